@@ -1,0 +1,5 @@
+//! airlock: offline key ceremonies for Docker Content Trust / Notary repositories.
+#![forbid(unsafe_code)]
+
+pub mod fsutil;
+pub mod tuf;
