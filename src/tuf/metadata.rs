@@ -1,0 +1,689 @@
+//! Notary's four role types and delegated targets roles, parsed from and written to the
+//! exact bytes Notary uses.
+//!
+//! Every [`Signed`] keeps three things apart (WIRE.md §1, §9.1): the file bytes (what is
+//! stored, uploaded and hashed), the canonical bytes (what signatures cover), and the typed
+//! content. Writing goes typed -> [`cjson::Value`] -> canonical -> file form, which is
+//! exactly what Go's struct encoding gives back, so what we publish survives a
+//! server-generated snapshot (WIRE.md §1.4).
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+use crate::crypto::{KeyId, KeyType, PublicKey};
+use crate::tuf::cjson::{self, Value};
+use crate::tuf::{GoTime, RoleName};
+
+/// Why bytes are not valid Notary metadata.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("{role}: {source}")]
+    Json {
+        role: String,
+        source: cjson::JsonError,
+    },
+    #[error("{role}: {what}")]
+    Shape { role: String, what: String },
+    #[error("{role}: \"_type\" is {found:?}, expected {expected:?}")]
+    WrongType {
+        role: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("{role}: a string holds a control character ({0:?}); Notary cannot publish it", .text)]
+    ControlChar { role: String, text: String },
+}
+
+/// One entry of `signatures`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    pub keyid: String,
+    /// Lowercased, as Go stores it; the file keeps whatever case it had.
+    pub method: String,
+    pub sig: Vec<u8>,
+}
+
+/// A role file: typed content plus the exact bytes it came from.
+#[derive(Clone, Debug)]
+pub struct Signed<T> {
+    pub signed: T,
+    pub signatures: Vec<Signature>,
+    /// The bytes signatures cover: canonical JSON of the decoded `signed` value.
+    pub canonical: Vec<u8>,
+    /// The exact file bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Fields every role has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Common {
+    pub version: i64,
+    pub expires: GoTime,
+}
+
+/// A role's keys and threshold in `root.roles`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleKeys {
+    /// `None` is JSON `null`, which Notary writes once every key is removed.
+    pub keyids: Option<Vec<KeyId>>,
+    pub threshold: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Root {
+    pub common: Common,
+    pub consistent_snapshot: bool,
+    pub keys: BTreeMap<KeyId, PublicKey>,
+    pub roles: BTreeMap<String, RoleKeys>,
+}
+
+/// `length`, `hashes` and optional `custom` of a target or a snapshot/timestamp entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileMeta {
+    pub length: i64,
+    pub hashes: BTreeMap<String, Vec<u8>>,
+    pub custom: Option<Value>,
+}
+
+/// One entry of `delegations.roles`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DelegatedRole {
+    pub name: RoleName,
+    pub keyids: Option<Vec<KeyId>>,
+    /// Prefixes; `""` is every path. Empty is written by leaving the field out.
+    pub paths: Vec<String>,
+    pub threshold: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Delegations {
+    /// `None` is JSON `null` (Go's re-encoding of a missing object).
+    pub keys: Option<BTreeMap<KeyId, PublicKey>>,
+    pub roles: Option<Vec<DelegatedRole>>,
+}
+
+/// `targets.json` or a delegated role such as `targets/releases`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Targets {
+    pub common: Common,
+    pub targets: BTreeMap<String, FileMeta>,
+    pub delegations: Delegations,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub common: Common,
+    pub meta: BTreeMap<String, FileMeta>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timestamp {
+    pub common: Common,
+    pub meta: BTreeMap<String, FileMeta>,
+}
+
+/// A role type: its `_type` and its mapping to and from the generic value.
+pub trait RoleType: Sized {
+    const TYPE: &'static str;
+    fn from_value(v: &Value, ctx: &Ctx) -> Result<Self, MetadataError>;
+    fn to_value(&self) -> Value;
+    fn common(&self) -> &Common;
+}
+
+/// Context for error messages: the role a file claims to be.
+pub struct Ctx<'a>(pub &'a str);
+
+impl Ctx<'_> {
+    fn shape(&self, what: impl Into<String>) -> MetadataError {
+        MetadataError::Shape {
+            role: self.0.to_string(),
+            what: what.into(),
+        }
+    }
+
+    fn field<'v>(&self, obj: &'v Value, name: &str) -> Result<&'v Value, MetadataError> {
+        obj.get(name)
+            .ok_or_else(|| self.shape(format!("missing field \"{name}\"")))
+    }
+
+    fn string(&self, obj: &Value, name: &str) -> Result<String, MetadataError> {
+        let v = self.field(obj, name)?;
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| self.shape(format!("\"{name}\" is not a string")))
+    }
+
+    fn int(&self, obj: &Value, name: &str) -> Result<i64, MetadataError> {
+        let v = self.field(obj, name)?;
+        v.as_i64()
+            .ok_or_else(|| self.shape(format!("\"{name}\" is not an integer")))
+    }
+
+    fn object<'v>(&self, v: &'v Value, name: &str) -> Result<&'v [(String, Value)], MetadataError> {
+        v.as_object()
+            .ok_or_else(|| self.shape(format!("\"{name}\" is not an object")))
+    }
+
+    fn b64(&self, s: &str, name: &str) -> Result<Vec<u8>, MetadataError> {
+        B64.decode(s)
+            .map_err(|_| self.shape(format!("\"{name}\" is not standard base64")))
+    }
+}
+
+/// Parses a role file of type `T`, keeping its bytes.
+pub fn parse<T: RoleType>(bytes: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
+    let ctx = Ctx(role);
+    let json = |source| MetadataError::Json {
+        role: role.to_string(),
+        source,
+    };
+    let doc = cjson::parse(bytes).map_err(json)?;
+
+    let members = doc
+        .as_object()
+        .ok_or_else(|| ctx.shape("the file is not a JSON object"))?;
+    if let Some((k, _)) = members
+        .iter()
+        .find(|(k, _)| k != "signed" && k != "signatures")
+    {
+        return Err(ctx.shape(format!("unexpected top-level field {k:?}")));
+    }
+    let signed_value = ctx.field(&doc, "signed")?;
+    if let Some(text) = signed_value.find_control_char() {
+        return Err(MetadataError::ControlChar {
+            role: role.to_string(),
+            text: text.into(),
+        });
+    }
+    let signatures = parse_signatures(ctx.field(&doc, "signatures")?, &ctx)?;
+
+    check_type(signed_value, T::TYPE, &ctx)?;
+    let signed = T::from_value(signed_value, &ctx)?;
+    let canonical = cjson::canonical(signed_value);
+    Ok(Signed {
+        signed,
+        signatures,
+        canonical,
+        bytes: bytes.to_vec(),
+    })
+}
+
+/// Reads only `_type`, for telling which parser a file needs.
+fn check_type(v: &Value, expected: &'static str, ctx: &Ctx) -> Result<(), MetadataError> {
+    let found = ctx.string(v, "_type")?;
+    if found != expected {
+        return Err(MetadataError::WrongType {
+            role: ctx.0.to_string(),
+            found,
+            expected,
+        });
+    }
+    Ok(())
+}
+
+fn parse_signatures(v: &Value, ctx: &Ctx) -> Result<Vec<Signature>, MetadataError> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| ctx.shape("\"signatures\" is not an array"))?;
+    items
+        .iter()
+        .map(|item| {
+            let members = ctx.object(item, "signatures[]")?;
+            if let Some((k, _)) = members
+                .iter()
+                .find(|(k, _)| !["keyid", "method", "sig"].contains(&k.as_str()))
+            {
+                return Err(ctx.shape(format!("unexpected signature field {k:?}")));
+            }
+            let sig = ctx.b64(&ctx.string(item, "sig")?, "sig")?;
+            let method = ctx.string(item, "method")?.to_ascii_lowercase();
+            Ok(Signature {
+                keyid: ctx.string(item, "keyid")?,
+                method,
+                sig,
+            })
+        })
+        .collect()
+}
+
+fn parse_common(v: &Value, ctx: &Ctx) -> Result<Common, MetadataError> {
+    let version = ctx.int(v, "version")?;
+    if version < 1 {
+        return Err(ctx.shape(format!("version {version} is below 1")));
+    }
+    let text = ctx.string(v, "expires")?;
+    let expires = GoTime::parse(&text).map_err(|e| ctx.shape(format!("\"expires\": {e}")))?;
+    Ok(Common { version, expires })
+}
+
+fn parse_keys(v: &Value, ctx: &Ctx) -> Result<BTreeMap<KeyId, PublicKey>, MetadataError> {
+    let mut keys = BTreeMap::new();
+    for (id, key) in ctx.object(v, "keys")? {
+        let id = KeyId::parse(id)
+            .map_err(|_| ctx.shape(format!("key ID {id:?} is not 64 hex digits")))?;
+        keys.insert(id, parse_key(key, ctx)?);
+    }
+    Ok(keys)
+}
+
+/// `{"keytype":T,"keyval":{"private":null,"public":B64}}`.
+pub fn parse_key(v: &Value, ctx: &Ctx) -> Result<PublicKey, MetadataError> {
+    let keytype = ctx.string(v, "keytype")?;
+    let keytype =
+        KeyType::parse(&keytype).map_err(|_| ctx.shape(format!("unknown keytype {keytype:?}")))?;
+    let keyval = ctx.field(v, "keyval")?;
+    if !matches!(keyval.get("private"), None | Some(Value::Null)) {
+        return Err(ctx.shape("a key in metadata carries a private part"));
+    }
+    let public = ctx.b64(&ctx.string(keyval, "public")?, "public")?;
+    Ok(PublicKey::new(keytype, public))
+}
+
+fn parse_keyids(v: &Value, ctx: &Ctx) -> Result<Option<Vec<KeyId>>, MetadataError> {
+    let Some(v) = v.get("keyids") else {
+        return Ok(None);
+    };
+    if *v == Value::Null {
+        return Ok(None);
+    }
+    let items = v
+        .as_array()
+        .ok_or_else(|| ctx.shape("\"keyids\" is not an array"))?;
+    let ids = items.iter().map(|item| {
+        let s = item
+            .as_str()
+            .ok_or_else(|| ctx.shape("a key ID is not a string"))?;
+        KeyId::parse(s).map_err(|_| ctx.shape(format!("key ID {s:?} is not 64 hex digits")))
+    });
+    ids.collect::<Result<_, _>>().map(Some)
+}
+
+fn parse_threshold(v: &Value, ctx: &Ctx) -> Result<i64, MetadataError> {
+    let threshold = ctx.int(v, "threshold")?;
+    if threshold < 1 {
+        return Err(ctx.shape(format!("threshold {threshold} is below 1")));
+    }
+    Ok(threshold)
+}
+
+fn parse_file_meta(v: &Value, ctx: &Ctx) -> Result<FileMeta, MetadataError> {
+    let length = ctx.int(v, "length")?;
+    if length < 0 {
+        return Err(ctx.shape("a negative length"));
+    }
+    let mut hashes = BTreeMap::new();
+    for (alg, digest) in ctx.object(ctx.field(v, "hashes")?, "hashes")? {
+        let digest = digest
+            .as_str()
+            .ok_or_else(|| ctx.shape("a hash is not a string"))?;
+        hashes.insert(alg.clone(), ctx.b64(digest, "hashes")?);
+    }
+    let custom = v.get("custom").filter(|c| **c != Value::Null).cloned();
+    Ok(FileMeta {
+        length,
+        hashes,
+        custom,
+    })
+}
+
+fn parse_meta_map(v: &Value, ctx: &Ctx) -> Result<BTreeMap<String, FileMeta>, MetadataError> {
+    let field = ctx.field(v, "meta")?;
+    ctx.object(field, "meta")?
+        .iter()
+        .map(|(name, m)| Ok((name.clone(), parse_file_meta(m, ctx)?)))
+        .collect()
+}
+
+impl RoleType for Root {
+    const TYPE: &'static str = "Root";
+
+    fn from_value(v: &Value, ctx: &Ctx) -> Result<Root, MetadataError> {
+        let consistent_snapshot = match v.get("consistent_snapshot") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(ctx.shape("\"consistent_snapshot\" is not a boolean")),
+        };
+        let mut roles = BTreeMap::new();
+        for (name, role) in ctx.object(ctx.field(v, "roles")?, "roles")? {
+            let keys = RoleKeys {
+                keyids: parse_keyids(role, ctx)?,
+                threshold: parse_threshold(role, ctx)?,
+            };
+            roles.insert(name.clone(), keys);
+        }
+        for base in ["root", "targets", "snapshot", "timestamp"] {
+            if !roles.contains_key(base) {
+                return Err(ctx.shape(format!("root lists no \"{base}\" role")));
+            }
+        }
+        let keys = parse_keys(ctx.field(v, "keys")?, ctx)?;
+        Ok(Root {
+            common: parse_common(v, ctx)?,
+            consistent_snapshot,
+            keys,
+            roles,
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        let roles = self
+            .roles
+            .iter()
+            .map(|(name, r)| (name.clone(), role_keys_value(r)))
+            .collect();
+        let mut members = common_members(Self::TYPE, &self.common);
+        members.push((
+            "consistent_snapshot".into(),
+            Value::Bool(self.consistent_snapshot),
+        ));
+        members.push(("keys".into(), keys_value(&self.keys)));
+        members.push(("roles".into(), Value::Object(roles)));
+        Value::Object(members)
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+impl RoleType for Targets {
+    const TYPE: &'static str = "Targets";
+
+    fn from_value(v: &Value, ctx: &Ctx) -> Result<Targets, MetadataError> {
+        let mut targets = BTreeMap::new();
+        for (name, meta) in ctx.object(ctx.field(v, "targets")?, "targets")? {
+            targets.insert(name.clone(), parse_file_meta(meta, ctx)?);
+        }
+        let delegations = match v.get("delegations") {
+            None | Some(Value::Null) => Delegations::default(),
+            Some(d) => parse_delegations(d, ctx)?,
+        };
+        Ok(Targets {
+            common: parse_common(v, ctx)?,
+            targets,
+            delegations,
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        let targets = self
+            .targets
+            .iter()
+            .map(|(n, m)| (n.clone(), file_meta_value(m)))
+            .collect();
+        let mut members = common_members(Self::TYPE, &self.common);
+        members.push(("delegations".into(), delegations_value(&self.delegations)));
+        members.push(("targets".into(), Value::Object(targets)));
+        Value::Object(members)
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+fn parse_delegations(v: &Value, ctx: &Ctx) -> Result<Delegations, MetadataError> {
+    let keys = match v.get("keys") {
+        None | Some(Value::Null) => None,
+        Some(k) => Some(parse_keys(k, ctx)?),
+    };
+    let roles = match v.get("roles") {
+        None | Some(Value::Null) => None,
+        Some(r) => {
+            let items = r
+                .as_array()
+                .ok_or_else(|| ctx.shape("\"roles\" is not an array"))?;
+            Some(
+                items
+                    .iter()
+                    .map(|r| parse_delegated_role(r, ctx))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+    };
+    Ok(Delegations { keys, roles })
+}
+
+fn parse_delegated_role(v: &Value, ctx: &Ctx) -> Result<DelegatedRole, MetadataError> {
+    let name = ctx.string(v, "name")?;
+    let name = RoleName::parse(&name).map_err(|e| ctx.shape(e.to_string()))?;
+    if !name.is_delegation() {
+        return Err(ctx.shape(format!("{name} cannot be delegated to")));
+    }
+    let paths = match v.get("paths") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(p) => {
+            let items = p
+                .as_array()
+                .ok_or_else(|| ctx.shape("\"paths\" is not an array"))?;
+            let strings = items.iter().map(|s| s.as_str().map(str::to_string));
+            strings
+                .collect::<Option<_>>()
+                .ok_or_else(|| ctx.shape("a path is not a string"))?
+        }
+    };
+    let keyids = parse_keyids(v, ctx)?;
+    Ok(DelegatedRole {
+        name,
+        keyids,
+        paths,
+        threshold: parse_threshold(v, ctx)?,
+    })
+}
+
+impl RoleType for Snapshot {
+    const TYPE: &'static str = "Snapshot";
+
+    fn from_value(v: &Value, ctx: &Ctx) -> Result<Snapshot, MetadataError> {
+        Ok(Snapshot {
+            common: parse_common(v, ctx)?,
+            meta: parse_meta_map(v, ctx)?,
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        let mut members = common_members(Self::TYPE, &self.common);
+        members.push(("meta".into(), meta_map_value(&self.meta)));
+        Value::Object(members)
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+impl RoleType for Timestamp {
+    const TYPE: &'static str = "Timestamp";
+
+    fn from_value(v: &Value, ctx: &Ctx) -> Result<Timestamp, MetadataError> {
+        Ok(Timestamp {
+            common: parse_common(v, ctx)?,
+            meta: parse_meta_map(v, ctx)?,
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        let mut members = common_members(Self::TYPE, &self.common);
+        members.push(("meta".into(), meta_map_value(&self.meta)));
+        Value::Object(members)
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+fn common_members(type_name: &str, common: &Common) -> Vec<(String, Value)> {
+    vec![
+        ("_type".into(), Value::String(type_name.into())),
+        ("expires".into(), Value::String(common.expires.to_string())),
+        ("version".into(), Value::Int(common.version)),
+    ]
+}
+
+/// A key object as it appears in `keys` (canonical order puts `private` first).
+pub fn key_value(key: &PublicKey) -> Value {
+    let keyval = vec![
+        ("private".into(), Value::Null),
+        ("public".into(), Value::String(key.public_b64())),
+    ];
+    Value::Object(vec![
+        (
+            "keytype".into(),
+            Value::String(key.keytype().as_str().into()),
+        ),
+        ("keyval".into(), Value::Object(keyval)),
+    ])
+}
+
+fn keys_value(keys: &BTreeMap<KeyId, PublicKey>) -> Value {
+    Value::Object(
+        keys.iter()
+            .map(|(id, k)| (id.as_str().to_string(), key_value(k)))
+            .collect(),
+    )
+}
+
+fn keyids_value(ids: &Option<Vec<KeyId>>) -> Value {
+    match ids {
+        None => Value::Null,
+        Some(ids) => Value::Array(
+            ids.iter()
+                .map(|id| Value::String(id.as_str().into()))
+                .collect(),
+        ),
+    }
+}
+
+fn role_keys_value(r: &RoleKeys) -> Value {
+    Value::Object(vec![
+        ("keyids".into(), keyids_value(&r.keyids)),
+        ("threshold".into(), Value::Int(r.threshold)),
+    ])
+}
+
+fn file_meta_value(m: &FileMeta) -> Value {
+    let hashes = m
+        .hashes
+        .iter()
+        .map(|(alg, d)| (alg.clone(), Value::String(B64.encode(d))));
+    let mut members = Vec::new();
+    if let Some(custom) = &m.custom {
+        members.push(("custom".into(), custom.clone()));
+    }
+    members.push(("hashes".into(), Value::Object(hashes.collect())));
+    members.push(("length".into(), Value::Int(m.length)));
+    Value::Object(members)
+}
+
+fn meta_map_value(meta: &BTreeMap<String, FileMeta>) -> Value {
+    Value::Object(
+        meta.iter()
+            .map(|(n, m)| (n.clone(), file_meta_value(m)))
+            .collect(),
+    )
+}
+
+fn delegated_role_value(r: &DelegatedRole) -> Value {
+    let mut members = vec![
+        ("keyids".into(), keyids_value(&r.keyids)),
+        ("name".into(), Value::String(r.name.as_str().into())),
+    ];
+    // Go's `omitempty`: an empty list is left out, never written as [] (WIRE.md §9.4).
+    if !r.paths.is_empty() {
+        let paths = r.paths.iter().map(|p| Value::String(p.clone())).collect();
+        members.push(("paths".into(), Value::Array(paths)));
+    }
+    members.push(("threshold".into(), Value::Int(r.threshold)));
+    Value::Object(members)
+}
+
+fn delegations_value(d: &Delegations) -> Value {
+    let keys = d.keys.as_ref().map_or(Value::Null, keys_value);
+    let roles = match &d.roles {
+        None => Value::Null,
+        Some(roles) => Value::Array(roles.iter().map(delegated_role_value).collect()),
+    };
+    Value::Object(vec![("keys".into(), keys), ("roles".into(), roles)])
+}
+
+/// Assembles the file bytes Go writes: `{"signed":<file form>,"signatures":[…]}`, envelope in
+/// struct order, signature fields keyid, method, sig, no whitespace, no trailing newline.
+pub fn envelope(canonical: &[u8], signatures: &[Signature]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(canonical.len() + 128 * signatures.len() + 32);
+    out.extend_from_slice(b"{\"signed\":");
+    out.extend_from_slice(&cjson::file_form(canonical));
+    out.extend_from_slice(b",\"signatures\":[");
+    for (i, s) in signatures.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let sig = B64.encode(&s.sig);
+        let item = format!(
+            r#"{{"keyid":"{}","method":"{}","sig":"{}"}}"#,
+            s.keyid, s.method, sig
+        );
+        out.extend_from_slice(item.as_bytes());
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+impl Delegations {
+    /// An empty delegations object as Notary writes it for a new role: `{"keys":{},"roles":[]}`.
+    pub fn empty() -> Delegations {
+        Delegations {
+            keys: Some(BTreeMap::new()),
+            roles: Some(Vec::new()),
+        }
+    }
+
+    pub fn role(&self, name: &RoleName) -> Option<&DelegatedRole> {
+        self.roles.as_ref()?.iter().find(|r| &r.name == name)
+    }
+
+    pub fn key(&self, id: &KeyId) -> Option<&PublicKey> {
+        self.keys.as_ref()?.get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TARGETS: &str = r#"{"signed":{"_type":"Targets","delegations":{"keys":{},"roles":[{"keyids":null,"name":"targets/a","threshold":1},{"keyids":[],"name":"targets/b","paths":[""],"threshold":1}]},"expires":"2029-12-02T15:29:46.02513138Z","targets":{"\u003cx\u003e":{"custom":{"z":1,"a":"\u0026"},"hashes":{"sha256":"AAAA"},"length":3}},"version":2},"signatures":[{"keyid":"ab","method":"ecdsa","sig":"AAAA"}]}"#;
+
+    #[test]
+    fn targets_round_trip_to_the_same_bytes() {
+        let t = parse::<Targets>(TARGETS.as_bytes(), "targets").unwrap();
+        let again = cjson::canonical(&t.signed.to_value());
+        // custom is written sorted in the canonical form; the file's copy is unsorted.
+        let expected = TARGETS.replace(r#"{"z":1,"a":"\u0026"}"#, r#"{"a":"\u0026","z":1}"#);
+        assert_eq!(envelope(&again, &t.signatures), expected.as_bytes());
+        assert_eq!(t.signed.delegations.roles.as_ref().unwrap()[0].keyids, None);
+        assert_eq!(
+            t.signed.delegations.roles.as_ref().unwrap()[1].keyids,
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn wrong_type_and_missing_fields_are_refused() {
+        let root_as_targets = TARGETS.replace("\"Targets\"", "\"Root\"");
+        assert!(matches!(
+            parse::<Targets>(root_as_targets.as_bytes(), "targets"),
+            Err(MetadataError::WrongType { .. })
+        ));
+        let no_version = TARGETS.replace(",\"version\":2", "");
+        assert!(parse::<Targets>(no_version.as_bytes(), "targets").is_err());
+        let extra = TARGETS.replacen("{\"signed\"", "{\"x\":1,\"signed\"", 1);
+        assert!(parse::<Targets>(extra.as_bytes(), "targets").is_err());
+        let ctrl = TARGETS.replace("\\u003cx\\u003e", "\\u0001");
+        assert!(matches!(
+            parse::<Targets>(ctrl.as_bytes(), "targets"),
+            Err(MetadataError::ControlChar { .. })
+        ));
+    }
+}
