@@ -42,10 +42,7 @@ pub fn write_atomic_with(
 
 /// Creates `path` and missing parents with mode 0700 (parents that exist keep their mode).
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(PRIVATE_DIR_MODE)
-        .create(path)
+    fs::DirBuilder::new().recursive(true).mode(PRIVATE_DIR_MODE).create(path)
 }
 
 /// Flushes a directory's entries, so a rename in it survives a crash.
@@ -64,11 +61,7 @@ pub fn remove_file_durable(path: &Path) -> io::Result<()> {
 
 /// Opens a new file that must not exist yet, with `mode`; for outputs that never overwrite.
 pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
+    OpenOptions::new().write(true).create_new(true).mode(mode).open(path)
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -91,11 +84,7 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "temporary file left behind"
-        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "temporary file left behind");
     }
 
     #[test]

@@ -34,29 +34,16 @@ fn is_side_file(path: &Path) -> bool {
 
 fn type_of(bytes: &[u8]) -> String {
     let doc = cjson::parse(bytes).unwrap();
-    doc.get("signed")
-        .unwrap()
-        .get("_type")
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_string()
+    doc.get("signed").unwrap().get("_type").unwrap().as_str().unwrap().to_string()
 }
 
 fn check<T: RoleType>(bytes: &[u8], path: &Path) -> bool {
     let parsed = metadata::parse::<T>(bytes, "test").unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let canonical_file = path.with_extension("canonical");
     if canonical_file.exists() {
-        assert_eq!(
-            parsed.canonical,
-            fs::read(&canonical_file).unwrap(),
-            "{path:?}"
-        );
+        assert_eq!(parsed.canonical, fs::read(&canonical_file).unwrap(), "{path:?}");
     }
-    let rewritten = envelope(
-        &cjson::canonical(&parsed.signed.to_value()),
-        &parsed.signatures,
-    );
+    let rewritten = envelope(&cjson::canonical(&parsed.signed.to_value()), &parsed.signatures);
     rewritten == bytes
 }
 

@@ -1,109 +1,31 @@
-//! Temporary stand-in until the real crypto module lands.
-use base64::Engine;
-use sha2::{Digest, Sha256};
+//! Keys, key IDs, signatures and certificates, byte for byte as Notary v0.7 writes and
+//! checks them.
+//!
+//! * [`PublicKey`], [`KeyType`], [`KeyId`]: key objects and their two IDs (WIRE.md §2).
+//! * [`verify`]: the signature methods `ecdsa`, `rsapss`, `rsapkcs1v15` and `eddsa` (§3).
+//! * [`SigningKey`]: P-256 keys that sign as Notary does.
+//! * [`parse_public_pem`]: public keys and certificates from PEM files, as `notary delegation
+//!   add` and `docker trust signer add` read them (§4.3).
+//! * [`root_certificate`], [`check_root_certificate`], [`check_delegation_certificate`]:
+//!   Notary's root certificate template and its certificate rules (§4.1, §4.2).
 
-#[derive(Debug, thiserror::Error)]
-pub enum CryptoError {
-    #[error("{0}")]
-    Other(String),
-}
+mod bare;
+mod cert;
+mod error;
+mod import;
+mod key;
+mod pem;
+mod rootcert;
+mod signing;
+mod verify;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KeyType {
-    Ecdsa,
-    Rsa,
-    Ed25519,
-    EcdsaX509,
-    RsaX509,
-}
-
-impl KeyType {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            KeyType::Ecdsa => "ecdsa",
-            KeyType::Rsa => "rsa",
-            KeyType::Ed25519 => "ed25519",
-            KeyType::EcdsaX509 => "ecdsa-x509",
-            KeyType::RsaX509 => "rsa-x509",
-        }
-    }
-    pub fn parse(s: &str) -> Result<KeyType, CryptoError> {
-        Ok(match s {
-            "ecdsa" => KeyType::Ecdsa,
-            "rsa" => KeyType::Rsa,
-            "ed25519" => KeyType::Ed25519,
-            "ecdsa-x509" => KeyType::EcdsaX509,
-            "rsa-x509" => KeyType::RsaX509,
-            _ => return Err(CryptoError::Other(format!("unknown key type {s}"))),
-        })
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyId(String);
-impl KeyId {
-    pub fn parse(s: &str) -> Result<KeyId, CryptoError> {
-        if s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            Ok(KeyId(s.into()))
-        } else {
-            Err(CryptoError::Other(format!("bad key id {s}")))
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-impl std::fmt::Display for KeyId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PublicKey {
-    keytype: KeyType,
-    public: Vec<u8>,
-}
-impl PublicKey {
-    pub fn new(keytype: KeyType, public: Vec<u8>) -> Self {
-        PublicKey { keytype, public }
-    }
-    pub fn from_b64(keytype: KeyType, s: &str) -> Result<Self, CryptoError> {
-        let public = base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map_err(|e| CryptoError::Other(e.to_string()))?;
-        Ok(PublicKey { keytype, public })
-    }
-    pub fn keytype(&self) -> KeyType {
-        self.keytype
-    }
-    pub fn public_bytes(&self) -> &[u8] {
-        &self.public
-    }
-    pub fn public_b64(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(&self.public)
-    }
-    pub fn id(&self) -> KeyId {
-        let json = format!(
-            r#"{{"keytype":"{}","keyval":{{"private":null,"public":"{}"}}}}"#,
-            self.keytype.as_str(),
-            self.public_b64()
-        );
-        KeyId(hex::encode(Sha256::digest(json.as_bytes())))
-    }
-    pub fn canonical_id(&self) -> Result<KeyId, CryptoError> {
-        Ok(self.id())
-    }
-}
-
-pub fn verify(
-    _key: &PublicKey,
-    _method: &str,
-    _msg: &[u8],
-    _sig: &[u8],
-) -> Result<(), CryptoError> {
-    Err(CryptoError::Other("stand-in".into()))
-}
+pub use cert::{
+    certificate_info, check_delegation_certificate, check_root_certificate, cn_matches_gun,
+    CertInfo,
+};
+pub use error::CryptoError;
+pub use import::parse_public_pem;
+pub use key::{KeyId, KeyType, PublicKey};
+pub use rootcert::{root_certificate, ROOT_CERT_DAYS};
+pub use signing::SigningKey;
+pub use verify::verify;

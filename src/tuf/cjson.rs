@@ -113,10 +113,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, reason: impl Into<String>) -> JsonError {
-        JsonError {
-            offset: self.pos,
-            reason: reason.into(),
-        }
+        JsonError { offset: self.pos, reason: reason.into() }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -176,10 +173,7 @@ impl Parser<'_> {
             let key = self.string()?;
             if members.iter().any(|(k, _)| *k == key) {
                 let reason = format!("duplicate key {key:?}");
-                return Err(JsonError {
-                    offset: key_at,
-                    reason,
-                });
+                return Err(JsonError { offset: key_at, reason });
             }
             self.skip_ws();
             self.expect(b':')?;
@@ -237,27 +231,18 @@ impl Parser<'_> {
             return Err(self.error("expected digits"));
         }
         if digits.len() > 1 && digits[0] == b'0' {
-            return Err(JsonError {
-                offset: start,
-                reason: "number with a leading zero".into(),
-            });
+            return Err(JsonError { offset: start, reason: "number with a leading zero".into() });
         }
         if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             let reason = "only integers are allowed in Notary metadata".into();
-            return Err(JsonError {
-                offset: start,
-                reason,
-            });
+            return Err(JsonError { offset: start, reason });
         }
         let text = std::str::from_utf8(&self.input[start..self.pos]).unwrap_or("");
         match text.parse::<i64>() {
             Ok(n) if (-MAX_SAFE_INT..=MAX_SAFE_INT).contains(&n) => Ok(Value::Int(n)),
             _ => {
                 let reason = format!("integer {text} is beyond 2^53 and would lose precision");
-                Err(JsonError {
-                    offset: start,
-                    reason,
-                })
+                Err(JsonError { offset: start, reason })
             }
         }
     }
@@ -337,10 +322,8 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self
-            .input
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.error("short \\u"))?;
+        let digits =
+            self.input.get(self.pos..self.pos + 4).ok_or_else(|| self.error("short \\u"))?;
         let text = std::str::from_utf8(digits).map_err(|_| self.error("invalid \\u escape"))?;
         if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(self.error("invalid \\u escape"));
@@ -455,10 +438,7 @@ mod tests {
 
     #[test]
     fn escapes_only_quote_and_backslash() {
-        assert_eq!(
-            canon(r#""a\"b\\c\/d\u00e9\t\u003c""#),
-            "\"a\\\"b\\\\c/dé\t<\""
-        );
+        assert_eq!(canon(r#""a\"b\\c\/d\u00e9\t\u003c""#), "\"a\\\"b\\\\c/dé\t<\"");
         assert_eq!(canon(r#""\ud83d\ude00""#), "\"😀\"");
     }
 
@@ -479,16 +459,9 @@ mod tests {
             b"{} x",
             b"",
         ] {
-            assert!(
-                parse(bad).is_err(),
-                "{:?} accepted",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(parse(bad).is_err(), "{:?} accepted", String::from_utf8_lossy(bad));
         }
-        assert_eq!(
-            parse(b"9007199254740992").unwrap(),
-            Value::Int(MAX_SAFE_INT)
-        );
+        assert_eq!(parse(b"9007199254740992").unwrap(), Value::Int(MAX_SAFE_INT));
     }
 
     #[test]
@@ -503,25 +476,13 @@ mod tests {
     fn file_form_escapes_html_and_line_separators() {
         let c = "{\"n\":\"<a>&b\u{2028}\u{2029}\u{2027}é\"}";
         let f = String::from_utf8(file_form(c.as_bytes())).unwrap();
-        assert_eq!(
-            f,
-            "{\"n\":\"\\u003ca\\u003e\\u0026b\\u2028\\u2029\u{2027}é\"}"
-        );
+        assert_eq!(f, "{\"n\":\"\\u003ca\\u003e\\u0026b\\u2028\\u2029\u{2027}é\"}");
     }
 
     #[test]
     fn control_characters_are_found() {
-        assert!(parse(br#"{"a":["x\u0001"]}"#)
-            .unwrap()
-            .find_control_char()
-            .is_some());
-        assert!(parse(br#"{"a\t":1}"#)
-            .unwrap()
-            .find_control_char()
-            .is_some());
-        assert!(parse(br#"{"a":"\u00e9"}"#)
-            .unwrap()
-            .find_control_char()
-            .is_none());
+        assert!(parse(br#"{"a":["x\u0001"]}"#).unwrap().find_control_char().is_some());
+        assert!(parse(br#"{"a\t":1}"#).unwrap().find_control_char().is_some());
+        assert!(parse(br#"{"a":"\u00e9"}"#).unwrap().find_control_char().is_none());
     }
 }

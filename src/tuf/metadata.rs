@@ -20,18 +20,11 @@ use crate::tuf::{GoTime, RoleName};
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataError {
     #[error("{role}: {source}")]
-    Json {
-        role: String,
-        source: cjson::JsonError,
-    },
+    Json { role: String, source: cjson::JsonError },
     #[error("{role}: {what}")]
     Shape { role: String, what: String },
     #[error("{role}: \"_type\" is {found:?}, expected {expected:?}")]
-    WrongType {
-        role: String,
-        found: String,
-        expected: &'static str,
-    },
+    WrongType { role: String, found: String, expected: &'static str },
     #[error("{role}: a string holds a control character ({0:?}); Notary cannot publish it", .text)]
     ControlChar { role: String, text: String },
 }
@@ -137,15 +130,11 @@ pub struct Ctx<'a>(pub &'a str);
 
 impl Ctx<'_> {
     fn shape(&self, what: impl Into<String>) -> MetadataError {
-        MetadataError::Shape {
-            role: self.0.to_string(),
-            what: what.into(),
-        }
+        MetadataError::Shape { role: self.0.to_string(), what: what.into() }
     }
 
     fn field<'v>(&self, obj: &'v Value, name: &str) -> Result<&'v Value, MetadataError> {
-        obj.get(name)
-            .ok_or_else(|| self.shape(format!("missing field \"{name}\"")))
+        obj.get(name).ok_or_else(|| self.shape(format!("missing field \"{name}\"")))
     }
 
     fn string(&self, obj: &Value, name: &str) -> Result<String, MetadataError> {
@@ -157,93 +146,63 @@ impl Ctx<'_> {
 
     fn int(&self, obj: &Value, name: &str) -> Result<i64, MetadataError> {
         let v = self.field(obj, name)?;
-        v.as_i64()
-            .ok_or_else(|| self.shape(format!("\"{name}\" is not an integer")))
+        v.as_i64().ok_or_else(|| self.shape(format!("\"{name}\" is not an integer")))
     }
 
     fn object<'v>(&self, v: &'v Value, name: &str) -> Result<&'v [(String, Value)], MetadataError> {
-        v.as_object()
-            .ok_or_else(|| self.shape(format!("\"{name}\" is not an object")))
+        v.as_object().ok_or_else(|| self.shape(format!("\"{name}\" is not an object")))
     }
 
     fn b64(&self, s: &str, name: &str) -> Result<Vec<u8>, MetadataError> {
-        B64.decode(s)
-            .map_err(|_| self.shape(format!("\"{name}\" is not standard base64")))
+        B64.decode(s).map_err(|_| self.shape(format!("\"{name}\" is not standard base64")))
     }
 }
 
 /// Parses a role file of type `T`, keeping its bytes.
 pub fn parse<T: RoleType>(bytes: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
     let ctx = Ctx(role);
-    let json = |source| MetadataError::Json {
-        role: role.to_string(),
-        source,
-    };
+    let json = |source| MetadataError::Json { role: role.to_string(), source };
     let doc = cjson::parse(bytes).map_err(json)?;
 
-    let members = doc
-        .as_object()
-        .ok_or_else(|| ctx.shape("the file is not a JSON object"))?;
-    if let Some((k, _)) = members
-        .iter()
-        .find(|(k, _)| k != "signed" && k != "signatures")
-    {
+    let members = doc.as_object().ok_or_else(|| ctx.shape("the file is not a JSON object"))?;
+    if let Some((k, _)) = members.iter().find(|(k, _)| k != "signed" && k != "signatures") {
         return Err(ctx.shape(format!("unexpected top-level field {k:?}")));
     }
     let signed_value = ctx.field(&doc, "signed")?;
     if let Some(text) = signed_value.find_control_char() {
-        return Err(MetadataError::ControlChar {
-            role: role.to_string(),
-            text: text.into(),
-        });
+        return Err(MetadataError::ControlChar { role: role.to_string(), text: text.into() });
     }
     let signatures = parse_signatures(ctx.field(&doc, "signatures")?, &ctx)?;
 
     check_type(signed_value, T::TYPE, &ctx)?;
     let signed = T::from_value(signed_value, &ctx)?;
     let canonical = cjson::canonical(signed_value);
-    Ok(Signed {
-        signed,
-        signatures,
-        canonical,
-        bytes: bytes.to_vec(),
-    })
+    Ok(Signed { signed, signatures, canonical, bytes: bytes.to_vec() })
 }
 
 /// Reads only `_type`, for telling which parser a file needs.
 fn check_type(v: &Value, expected: &'static str, ctx: &Ctx) -> Result<(), MetadataError> {
     let found = ctx.string(v, "_type")?;
     if found != expected {
-        return Err(MetadataError::WrongType {
-            role: ctx.0.to_string(),
-            found,
-            expected,
-        });
+        return Err(MetadataError::WrongType { role: ctx.0.to_string(), found, expected });
     }
     Ok(())
 }
 
 fn parse_signatures(v: &Value, ctx: &Ctx) -> Result<Vec<Signature>, MetadataError> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| ctx.shape("\"signatures\" is not an array"))?;
+    let items = v.as_array().ok_or_else(|| ctx.shape("\"signatures\" is not an array"))?;
     items
         .iter()
         .map(|item| {
             let members = ctx.object(item, "signatures[]")?;
-            if let Some((k, _)) = members
-                .iter()
-                .find(|(k, _)| !["keyid", "method", "sig"].contains(&k.as_str()))
+            if let Some((k, _)) =
+                members.iter().find(|(k, _)| !["keyid", "method", "sig"].contains(&k.as_str()))
             {
                 return Err(ctx.shape(format!("unexpected signature field {k:?}")));
             }
             let sig = ctx.b64(&ctx.string(item, "sig")?, "sig")?;
             let method = ctx.string(item, "method")?.to_ascii_lowercase();
-            Ok(Signature {
-                keyid: ctx.string(item, "keyid")?,
-                method,
-                sig,
-            })
+            Ok(Signature { keyid: ctx.string(item, "keyid")?, method, sig })
         })
         .collect()
 }
@@ -288,13 +247,9 @@ fn parse_keyids(v: &Value, ctx: &Ctx) -> Result<Option<Vec<KeyId>>, MetadataErro
     if *v == Value::Null {
         return Ok(None);
     }
-    let items = v
-        .as_array()
-        .ok_or_else(|| ctx.shape("\"keyids\" is not an array"))?;
+    let items = v.as_array().ok_or_else(|| ctx.shape("\"keyids\" is not an array"))?;
     let ids = items.iter().map(|item| {
-        let s = item
-            .as_str()
-            .ok_or_else(|| ctx.shape("a key ID is not a string"))?;
+        let s = item.as_str().ok_or_else(|| ctx.shape("a key ID is not a string"))?;
         KeyId::parse(s).map_err(|_| ctx.shape(format!("key ID {s:?} is not 64 hex digits")))
     });
     ids.collect::<Result<_, _>>().map(Some)
@@ -315,17 +270,11 @@ fn parse_file_meta(v: &Value, ctx: &Ctx) -> Result<FileMeta, MetadataError> {
     }
     let mut hashes = BTreeMap::new();
     for (alg, digest) in ctx.object(ctx.field(v, "hashes")?, "hashes")? {
-        let digest = digest
-            .as_str()
-            .ok_or_else(|| ctx.shape("a hash is not a string"))?;
+        let digest = digest.as_str().ok_or_else(|| ctx.shape("a hash is not a string"))?;
         hashes.insert(alg.clone(), ctx.b64(digest, "hashes")?);
     }
     let custom = v.get("custom").filter(|c| **c != Value::Null).cloned();
-    Ok(FileMeta {
-        length,
-        hashes,
-        custom,
-    })
+    Ok(FileMeta { length, hashes, custom })
 }
 
 fn parse_meta_map(v: &Value, ctx: &Ctx) -> Result<BTreeMap<String, FileMeta>, MetadataError> {
@@ -359,25 +308,13 @@ impl RoleType for Root {
             }
         }
         let keys = parse_keys(ctx.field(v, "keys")?, ctx)?;
-        Ok(Root {
-            common: parse_common(v, ctx)?,
-            consistent_snapshot,
-            keys,
-            roles,
-        })
+        Ok(Root { common: parse_common(v, ctx)?, consistent_snapshot, keys, roles })
     }
 
     fn to_value(&self) -> Value {
-        let roles = self
-            .roles
-            .iter()
-            .map(|(name, r)| (name.clone(), role_keys_value(r)))
-            .collect();
+        let roles = self.roles.iter().map(|(name, r)| (name.clone(), role_keys_value(r))).collect();
         let mut members = common_members(Self::TYPE, &self.common);
-        members.push((
-            "consistent_snapshot".into(),
-            Value::Bool(self.consistent_snapshot),
-        ));
+        members.push(("consistent_snapshot".into(), Value::Bool(self.consistent_snapshot)));
         members.push(("keys".into(), keys_value(&self.keys)));
         members.push(("roles".into(), Value::Object(roles)));
         Value::Object(members)
@@ -400,19 +337,11 @@ impl RoleType for Targets {
             None | Some(Value::Null) => Delegations::default(),
             Some(d) => parse_delegations(d, ctx)?,
         };
-        Ok(Targets {
-            common: parse_common(v, ctx)?,
-            targets,
-            delegations,
-        })
+        Ok(Targets { common: parse_common(v, ctx)?, targets, delegations })
     }
 
     fn to_value(&self) -> Value {
-        let targets = self
-            .targets
-            .iter()
-            .map(|(n, m)| (n.clone(), file_meta_value(m)))
-            .collect();
+        let targets = self.targets.iter().map(|(n, m)| (n.clone(), file_meta_value(m))).collect();
         let mut members = common_members(Self::TYPE, &self.common);
         members.push(("delegations".into(), delegations_value(&self.delegations)));
         members.push(("targets".into(), Value::Object(targets)));
@@ -432,15 +361,8 @@ fn parse_delegations(v: &Value, ctx: &Ctx) -> Result<Delegations, MetadataError>
     let roles = match v.get("roles") {
         None | Some(Value::Null) => None,
         Some(r) => {
-            let items = r
-                .as_array()
-                .ok_or_else(|| ctx.shape("\"roles\" is not an array"))?;
-            Some(
-                items
-                    .iter()
-                    .map(|r| parse_delegated_role(r, ctx))
-                    .collect::<Result<_, _>>()?,
-            )
+            let items = r.as_array().ok_or_else(|| ctx.shape("\"roles\" is not an array"))?;
+            Some(items.iter().map(|r| parse_delegated_role(r, ctx)).collect::<Result<_, _>>()?)
         }
     };
     Ok(Delegations { keys, roles })
@@ -455,32 +377,20 @@ fn parse_delegated_role(v: &Value, ctx: &Ctx) -> Result<DelegatedRole, MetadataE
     let paths = match v.get("paths") {
         None | Some(Value::Null) => Vec::new(),
         Some(p) => {
-            let items = p
-                .as_array()
-                .ok_or_else(|| ctx.shape("\"paths\" is not an array"))?;
+            let items = p.as_array().ok_or_else(|| ctx.shape("\"paths\" is not an array"))?;
             let strings = items.iter().map(|s| s.as_str().map(str::to_string));
-            strings
-                .collect::<Option<_>>()
-                .ok_or_else(|| ctx.shape("a path is not a string"))?
+            strings.collect::<Option<_>>().ok_or_else(|| ctx.shape("a path is not a string"))?
         }
     };
     let keyids = parse_keyids(v, ctx)?;
-    Ok(DelegatedRole {
-        name,
-        keyids,
-        paths,
-        threshold: parse_threshold(v, ctx)?,
-    })
+    Ok(DelegatedRole { name, keyids, paths, threshold: parse_threshold(v, ctx)? })
 }
 
 impl RoleType for Snapshot {
     const TYPE: &'static str = "Snapshot";
 
     fn from_value(v: &Value, ctx: &Ctx) -> Result<Snapshot, MetadataError> {
-        Ok(Snapshot {
-            common: parse_common(v, ctx)?,
-            meta: parse_meta_map(v, ctx)?,
-        })
+        Ok(Snapshot { common: parse_common(v, ctx)?, meta: parse_meta_map(v, ctx)? })
     }
 
     fn to_value(&self) -> Value {
@@ -498,10 +408,7 @@ impl RoleType for Timestamp {
     const TYPE: &'static str = "Timestamp";
 
     fn from_value(v: &Value, ctx: &Ctx) -> Result<Timestamp, MetadataError> {
-        Ok(Timestamp {
-            common: parse_common(v, ctx)?,
-            meta: parse_meta_map(v, ctx)?,
-        })
+        Ok(Timestamp { common: parse_common(v, ctx)?, meta: parse_meta_map(v, ctx)? })
     }
 
     fn to_value(&self) -> Value {
@@ -525,35 +432,22 @@ fn common_members(type_name: &str, common: &Common) -> Vec<(String, Value)> {
 
 /// A key object as it appears in `keys` (canonical order puts `private` first).
 pub fn key_value(key: &PublicKey) -> Value {
-    let keyval = vec![
-        ("private".into(), Value::Null),
-        ("public".into(), Value::String(key.public_b64())),
-    ];
+    let keyval =
+        vec![("private".into(), Value::Null), ("public".into(), Value::String(key.public_b64()))];
     Value::Object(vec![
-        (
-            "keytype".into(),
-            Value::String(key.keytype().as_str().into()),
-        ),
+        ("keytype".into(), Value::String(key.keytype().as_str().into())),
         ("keyval".into(), Value::Object(keyval)),
     ])
 }
 
 fn keys_value(keys: &BTreeMap<KeyId, PublicKey>) -> Value {
-    Value::Object(
-        keys.iter()
-            .map(|(id, k)| (id.as_str().to_string(), key_value(k)))
-            .collect(),
-    )
+    Value::Object(keys.iter().map(|(id, k)| (id.as_str().to_string(), key_value(k))).collect())
 }
 
 fn keyids_value(ids: &Option<Vec<KeyId>>) -> Value {
     match ids {
         None => Value::Null,
-        Some(ids) => Value::Array(
-            ids.iter()
-                .map(|id| Value::String(id.as_str().into()))
-                .collect(),
-        ),
+        Some(ids) => Value::Array(ids.iter().map(|id| Value::String(id.as_str().into())).collect()),
     }
 }
 
@@ -565,10 +459,7 @@ fn role_keys_value(r: &RoleKeys) -> Value {
 }
 
 fn file_meta_value(m: &FileMeta) -> Value {
-    let hashes = m
-        .hashes
-        .iter()
-        .map(|(alg, d)| (alg.clone(), Value::String(B64.encode(d))));
+    let hashes = m.hashes.iter().map(|(alg, d)| (alg.clone(), Value::String(B64.encode(d))));
     let mut members = Vec::new();
     if let Some(custom) = &m.custom {
         members.push(("custom".into(), custom.clone()));
@@ -579,11 +470,7 @@ fn file_meta_value(m: &FileMeta) -> Value {
 }
 
 fn meta_map_value(meta: &BTreeMap<String, FileMeta>) -> Value {
-    Value::Object(
-        meta.iter()
-            .map(|(n, m)| (n.clone(), file_meta_value(m)))
-            .collect(),
-    )
+    Value::Object(meta.iter().map(|(n, m)| (n.clone(), file_meta_value(m))).collect())
 }
 
 fn delegated_role_value(r: &DelegatedRole) -> Value {
@@ -621,10 +508,7 @@ pub fn envelope(canonical: &[u8], signatures: &[Signature]) -> Vec<u8> {
             out.push(b',');
         }
         let sig = B64.encode(&s.sig);
-        let item = format!(
-            r#"{{"keyid":"{}","method":"{}","sig":"{}"}}"#,
-            s.keyid, s.method, sig
-        );
+        let item = format!(r#"{{"keyid":"{}","method":"{}","sig":"{}"}}"#, s.keyid, s.method, sig);
         out.extend_from_slice(item.as_bytes());
     }
     out.extend_from_slice(b"]}");
@@ -634,10 +518,7 @@ pub fn envelope(canonical: &[u8], signatures: &[Signature]) -> Vec<u8> {
 impl Delegations {
     /// An empty delegations object as Notary writes it for a new role: `{"keys":{},"roles":[]}`.
     pub fn empty() -> Delegations {
-        Delegations {
-            keys: Some(BTreeMap::new()),
-            roles: Some(Vec::new()),
-        }
+        Delegations { keys: Some(BTreeMap::new()), roles: Some(Vec::new()) }
     }
 
     pub fn role(&self, name: &RoleName) -> Option<&DelegatedRole> {
@@ -663,10 +544,7 @@ mod tests {
         let expected = TARGETS.replace(r#"{"z":1,"a":"\u0026"}"#, r#"{"a":"\u0026","z":1}"#);
         assert_eq!(envelope(&again, &t.signatures), expected.as_bytes());
         assert_eq!(t.signed.delegations.roles.as_ref().unwrap()[0].keyids, None);
-        assert_eq!(
-            t.signed.delegations.roles.as_ref().unwrap()[1].keyids,
-            Some(vec![])
-        );
+        assert_eq!(t.signed.delegations.roles.as_ref().unwrap()[1].keyids, Some(vec![]));
     }
 
     #[test]

@@ -4,6 +4,8 @@ pub mod cjson;
 pub mod gotime;
 pub mod metadata;
 pub mod names;
+pub mod sign;
+pub mod verify;
 
 pub use gotime::GoTime;
 pub use names::{Gun, NameError, RoleName};

@@ -35,9 +35,7 @@ impl Gun {
         if !s.chars().all(|c| c == '/' || allowed(c)) {
             return bad("only letters, digits, '.', '_', ':', '-' and '/' are allowed");
         }
-        if s.split('/')
-            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-        {
+        if s.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
             return bad("a path segment is empty, '.' or '..'");
         }
         Ok(Gun(s.to_string()))
@@ -87,10 +85,7 @@ impl RoleName {
             return bad("it is longer than 255 characters");
         }
         let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_".contains(c);
-        if !rest
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg.chars().all(allowed))
-        {
+        if !rest.split('/').all(|seg| !seg.is_empty() && seg.chars().all(allowed)) {
             return bad("delegation segments must be non-empty and use only [-a-z0-9_]");
         }
         Ok(RoleName(s.to_string()))
@@ -100,10 +95,7 @@ impl RoleName {
     /// makes it.
     pub fn for_signer(name: &str) -> Result<RoleName, NameError> {
         if name.contains('/') {
-            return Err(NameError::Role(
-                name.to_string(),
-                "a signer name has no '/'",
-            ));
+            return Err(NameError::Role(name.to_string(), "a signer name has no '/'"));
         }
         RoleName::parse(&format!("targets/{name}"))
     }
@@ -153,16 +145,10 @@ mod tests {
 
     #[test]
     fn guns() {
-        for ok in [
-            "example.com/team/app",
-            "127.0.0.1:5000/test/x",
-            "docker.io/a_b/c-d",
-        ] {
+        for ok in ["example.com/team/app", "127.0.0.1:5000/test/x", "docker.io/a_b/c-d"] {
             assert_eq!(Gun::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in [
-            "", "/a", "a/", "a//b", "a/../b", "./a", "a b", "a\\b", "a\u{1}", "é",
-        ] {
+        for bad in ["", "/a", "a/", "a//b", "a/../b", "./a", "a b", "a\\b", "a\u{1}", "é"] {
             assert!(Gun::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert!(Gun::parse(&"a".repeat(256)).is_err());

@@ -1,0 +1,192 @@
+//! Staged changes and how they turn a repository's metadata into its next version.
+//!
+//! Commands such as `signer add` only record a [`Change`]; `export` applies all of a GUN's
+//! changes to its newest local metadata and signs the result. Changes are pure data, so the
+//! pending list can be shown (`airlock status`), stored in the home and audited.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::crypto::{KeyType, PublicKey};
+use crate::tuf::gotime::{ROOT_LIFETIME_DAYS, TARGETS_LIFETIME_DAYS};
+use crate::tuf::metadata::{Common, DelegatedRole, Delegations, RoleKeys, Root, Targets};
+use crate::tuf::{GoTime, RoleName};
+
+/// A public key as stored in a change: key type and base64 of `keyval.public`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyJson {
+    pub keytype: String,
+    pub public: String,
+}
+
+impl KeyJson {
+    pub fn from_key(key: &PublicKey) -> KeyJson {
+        KeyJson { keytype: key.keytype().as_str().to_string(), public: key.public_b64() }
+    }
+
+    pub fn to_key(&self) -> Result<PublicKey, ChangeError> {
+        let bad = |_| ChangeError::BadKey(self.keytype.clone());
+        let keytype = KeyType::parse(&self.keytype).map_err(bad)?;
+        PublicKey::from_b64(keytype, &self.public).map_err(bad)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// A new repository: root v1 listing a new root certificate and targets key, and the
+    /// server's timestamp and snapshot keys (server-managed snapshot, as docker does).
+    Init {
+        root_certificate: KeyJson,
+        targets_key: KeyJson,
+        timestamp_key: KeyJson,
+        snapshot_key: KeyJson,
+    },
+    /// Add keys to a delegation of `targets`, creating it (threshold 1) if missing.
+    AddKeys { role: String, keys: Vec<KeyJson>, paths: Vec<String> },
+}
+
+impl Change {
+    /// One line for `airlock status`.
+    pub fn describe(&self) -> String {
+        match self {
+            Change::Init { .. } => "initialise the repository (new root and targets keys)".into(),
+            Change::AddKeys { role, keys, .. } => {
+                let ids: Vec<String> = keys
+                    .iter()
+                    .map(|k| k.to_key().ok().and_then(|k| k.canonical_id().ok()))
+                    .map(|id| id.map_or("?".into(), |id| id.as_str()[..12].to_string()))
+                    .collect();
+                format!("add key(s) {} to {role}", ids.join(", "))
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error("a staged key of type {0:?} is damaged; discard the pending changes and stage again")]
+    BadKey(String),
+    #[error("the repository has no root yet and no staged change initialises it")]
+    NoRoot,
+    #[error("the repository is already initialised")]
+    AlreadyInitialised,
+    #[error("{0}: only delegations directly under targets can be changed here")]
+    NestedRole(String),
+    #[error("{0} is not a valid role name")]
+    BadRole(String),
+}
+
+/// The next version of a repository's root and targets, unsigned.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    pub root: Root,
+    pub root_changed: bool,
+    pub targets: Targets,
+    pub targets_changed: bool,
+}
+
+/// Applies `changes` to the newest local root and targets (`None` for a new repository).
+pub fn apply(
+    root: Option<Root>,
+    targets: Option<Targets>,
+    changes: &[Change],
+    now: OffsetDateTime,
+) -> Result<Draft, ChangeError> {
+    let mut root = root;
+    let mut targets = targets;
+    let (mut root_changed, mut targets_changed) = (false, false);
+
+    for change in changes {
+        match change {
+            Change::Init { root_certificate, targets_key, timestamp_key, snapshot_key } => {
+                if root.is_some() {
+                    return Err(ChangeError::AlreadyInitialised);
+                }
+                let keys = [root_certificate, targets_key, snapshot_key, timestamp_key];
+                root = Some(new_root(keys, now)?);
+                targets = Some(new_targets(now));
+                (root_changed, targets_changed) = (true, true);
+            }
+            Change::AddKeys { role, keys, paths } => {
+                let t = targets.as_mut().ok_or(ChangeError::NoRoot)?;
+                add_keys(t, role, keys, paths)?;
+                targets_changed = true;
+            }
+        }
+    }
+
+    let root = root.ok_or(ChangeError::NoRoot)?;
+    let targets = targets.ok_or(ChangeError::NoRoot)?;
+    Ok(Draft { root, root_changed, targets, targets_changed })
+}
+
+/// Root v1 as `notary init` makes it: one key per base role, threshold 1 (WIRE.md §5.2).
+fn new_root(keys: [&KeyJson; 4], now: OffsetDateTime) -> Result<Root, ChangeError> {
+    let mut root_keys = BTreeMap::new();
+    let mut roles = BTreeMap::new();
+    for (name, key) in ["root", "targets", "snapshot", "timestamp"].into_iter().zip(keys) {
+        let key = key.to_key()?;
+        let id = key.id();
+        roles.insert(name.to_string(), RoleKeys { keyids: Some(vec![id.clone()]), threshold: 1 });
+        root_keys.insert(id, key);
+    }
+    let expires = GoTime::days_after(now, ROOT_LIFETIME_DAYS);
+    Ok(Root {
+        common: Common { version: 1, expires },
+        consistent_snapshot: false,
+        keys: root_keys,
+        roles,
+    })
+}
+
+/// An empty targets role; `export` gives it version 1.
+fn new_targets(now: OffsetDateTime) -> Targets {
+    let expires = GoTime::days_after(now, TARGETS_LIFETIME_DAYS);
+    Targets {
+        common: Common { version: 0, expires },
+        targets: BTreeMap::new(),
+        delegations: Delegations::empty(),
+    }
+}
+
+/// Adds keys to a delegation, as `notary delegation add` / `docker trust signer add` do:
+/// keys are listed once, existing keys stay, a new role gets threshold 1.
+fn add_keys(
+    targets: &mut Targets,
+    role: &str,
+    keys: &[KeyJson],
+    paths: &[String],
+) -> Result<(), ChangeError> {
+    let name = RoleName::parse(role).map_err(|_| ChangeError::BadRole(role.to_string()))?;
+    if name.depth() != 1 {
+        return Err(ChangeError::NestedRole(role.to_string()));
+    }
+    let keys: Vec<PublicKey> = keys.iter().map(KeyJson::to_key).collect::<Result<_, _>>()?;
+    let d = &mut targets.delegations;
+
+    let key_map = d.keys.get_or_insert_with(BTreeMap::new);
+    for key in &keys {
+        key_map.insert(key.id(), key.clone());
+    }
+
+    let roles = d.roles.get_or_insert_with(Vec::new);
+    let entry = match roles.iter().position(|r| r.name == name) {
+        Some(i) => &mut roles[i],
+        None => {
+            let paths = paths.to_vec();
+            roles.push(DelegatedRole { name, keyids: None, paths, threshold: 1 });
+            roles.last_mut().expect("just pushed")
+        }
+    };
+    let ids = entry.keyids.get_or_insert_with(Vec::new);
+    for key in &keys {
+        if !ids.contains(&key.id()) {
+            ids.push(key.id());
+        }
+    }
+    Ok(())
+}

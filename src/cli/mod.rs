@@ -1,0 +1,170 @@
+//! The `airlock` command line: argument definitions, dispatch, output and exit codes.
+//!
+//! Data goes to stdout (tables, or JSON with `--json`); everything meant for people goes to
+//! stderr. Exit codes: 0 success, 1 input refused (verification failed, a rule broken),
+//! 2 could not run (usage, I/O).
+
+#[cfg(feature = "online")]
+mod online;
+mod output;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use run::main;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "airlock",
+    version,
+    about = "Offline key ceremonies for Notary / Docker Content Trust"
+)]
+pub struct Cli {
+    /// The home holding trusted metadata, pending changes and the key store.
+    #[arg(long, global = true, env = "AIRLOCK_HOME")]
+    pub home: Option<PathBuf>,
+
+    /// Print data as JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Fetch the signed metadata of GUNs from a Notary server into a pull bundle (online).
+    #[cfg(feature = "online")]
+    Pull(PullArgs),
+    /// Verify a pull bundle and record it as this home's trusted state.
+    Import(ImportArgs),
+    /// Manage the private keys in the key store.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage signers (delegation keys in targets/releases and targets/<name>).
+    #[command(subcommand)]
+    Signer(SignerCommand),
+    /// Inspect delegations.
+    #[command(subcommand)]
+    Delegation(DelegationCommand),
+    /// Show pending changes and unconfirmed exports per GUN.
+    Status(StatusArgs),
+    /// Sign pending changes and write a response bundle.
+    Export(ExportArgs),
+    /// Upload a response bundle to a Notary server (online).
+    #[cfg(feature = "online")]
+    Push(PushArgs),
+    /// Work with bundle files.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Notary server URL, e.g. https://notary.example.com:4443.
+    #[arg(long)]
+    pub server: String,
+    /// CA certificate (PEM) to trust for an https server.
+    #[arg(long)]
+    pub tlscacert: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// Repositories to pull, e.g. example.com/team/app.
+    #[arg(required = true)]
+    pub guns: Vec<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The pull bundle to write (must not exist).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// A pull bundle.
+    pub bundle: PathBuf,
+    /// On first sight of a GUN, require its root to be signed by this key (TUF or canonical
+    /// ID) instead of trusting it on first use.
+    #[arg(long = "root-keyid")]
+    pub root_keyid: Option<String>,
+    /// Accept expired metadata, to recover a repository that has expired. Dangerous: an
+    /// attacker can replay old metadata.
+    #[arg(long)]
+    pub allow_expired: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Generate an ECDSA P-256 delegation key; the public PEM goes to DIR/NAME.pub.
+    Generate {
+        name: String,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// List the keys in the key store.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SignerCommand {
+    /// Add a signer's keys to targets/releases and targets/NAME, initialising new repositories.
+    Add {
+        name: String,
+        #[arg(required = true)]
+        guns: Vec<String>,
+        /// PUBLIC KEY or CERTIFICATE PEM files.
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DelegationCommand {
+    /// List the delegations of a GUN (pending changes applied).
+    List { gun: String },
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// GUNs to show; all when none are given.
+    pub guns: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(required = true)]
+    pub guns: Vec<String>,
+    /// The response bundle to write (must not exist).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// A response bundle.
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BundleCommand {
+    /// Show a bundle's kind, GUNs, files and digest, after checking it.
+    Inspect { bundle: PathBuf },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

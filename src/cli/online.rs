@@ -1,0 +1,93 @@
+//! `pull` and `push`: the only commands that touch the network (feature `online`).
+
+use time::OffsetDateTime;
+
+use super::run::print_json;
+use super::{Cli, PullArgs, PushArgs, ServerArgs};
+use crate::bundle::{self, BundleContents, BundleKind, Limits, RepoFiles};
+use crate::online::{self, Client};
+use crate::ops::OpsError;
+use crate::tuf::{Gun, RoleName};
+
+fn client(args: &ServerArgs) -> Result<Client, OpsError> {
+    Client::new(&args.server, args.tlscacert.as_deref()).map_err(|e| OpsError::Usage(e.to_string()))
+}
+
+pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsError> {
+    if args.output.exists() {
+        let msg = format!("{} already exists; choose another -o file", args.output.display());
+        return Err(OpsError::Usage(msg));
+    }
+    let guns: Vec<Gun> = args.guns.iter().map(|g| Gun::parse(g)).collect::<Result<_, _>>()?;
+    let client = client(&args.server)?;
+
+    let mut repos = Vec::new();
+    for gun in &guns {
+        let pulled = online::pull_repo(&client, gun).map_err(|e| OpsError::Usage(e.to_string()))?;
+        let what = if pulled.new {
+            "no trust data yet (new)".to_string()
+        } else {
+            format!("{} role file(s)", pulled.metadata.len())
+        };
+        eprintln!("Pulled {gun}: {what}");
+        repos.push(RepoFiles {
+            gun: pulled.gun,
+            new: pulled.new,
+            metadata: pulled.metadata,
+            root_history: pulled.root_history,
+            server_keys: pulled.server_keys,
+        });
+    }
+
+    let contents = BundleContents { kind: BundleKind::Pull, created: now, answers: None, repos };
+    let digest = bundle::write(&args.output, &contents)?;
+    eprintln!("Wrote {} (digest {digest})", args.output.display());
+    if cli.json {
+        return print_json(&serde_json::json!({"bundle": args.output, "bundle_digest": digest}));
+    }
+    println!("{digest}");
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct PushResult {
+    gun: String,
+    roles: Vec<String>,
+    ok: bool,
+    error: Option<String>,
+}
+
+pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
+    let bundle = bundle::read(&args.bundle, &Limits::default())?;
+    if bundle.contents.kind != BundleKind::Response {
+        return Err(OpsError::Usage(format!(
+            "{} is a pull bundle; push takes the response bundle that `airlock export` wrote",
+            args.bundle.display()
+        )));
+    }
+    let client = client(&args.server)?;
+
+    let mut results = Vec::new();
+    for repo in &bundle.contents.repos {
+        let files: Vec<(RoleName, Vec<u8>)> =
+            repo.metadata.iter().map(|(r, b)| (r.clone(), b.clone())).collect();
+        let roles = files.iter().map(|(r, _)| r.to_string()).collect();
+        let outcome = client.publish(&repo.gun, &files);
+        match &outcome {
+            Ok(()) => eprintln!("Pushed {}: accepted", repo.gun),
+            Err(e) => eprintln!("Pushed {}: REFUSED: {e}", repo.gun),
+        }
+        let error = outcome.err().map(|e| e.to_string());
+        results.push(PushResult { gun: repo.gun.to_string(), roles, ok: error.is_none(), error });
+    }
+
+    if cli.json {
+        print_json(&results)?;
+    }
+    let failed = results.iter().filter(|r| !r.ok).count();
+    if failed > 0 {
+        let msg = format!("{failed} of {} repositories were not accepted", results.len());
+        return Err(OpsError::Refused { gun: Gun::parse(&results[0].gun)?, why: msg });
+    }
+    Ok(())
+}

@@ -1,0 +1,335 @@
+//! Dispatch: each command opens what it needs, calls one library operation and prints.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use time::OffsetDateTime;
+
+use super::output::{json, table};
+use super::{BundleCommand, Cli, Command, DelegationCommand, KeyCommand, SignerCommand};
+use crate::bundle::{self, Limits};
+use crate::home::Home;
+use crate::keystore::{EnvOrTerminal, KeyStore};
+use crate::ops::{self, OpsError};
+use crate::tuf::Gun;
+
+/// Runs the CLI; the process exit code is 0, 1 (refused) or 2 (could not run).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("airlock: error: {e}");
+            ExitCode::from(if e.is_refusal() { 1 } else { 2 })
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), OpsError> {
+    let now = OffsetDateTime::now_utc();
+    match &cli.command {
+        #[cfg(feature = "online")]
+        Command::Pull(args) => super::online::pull(cli, args, now),
+        #[cfg(feature = "online")]
+        Command::Push(args) => super::online::push(cli, args),
+        Command::Import(args) => {
+            let home = open_home(cli)?;
+            let opts = ops::import::ImportOptions {
+                now,
+                allow_expired: args.allow_expired,
+                pinned_root: args.root_keyid.as_deref(),
+            };
+            if args.allow_expired {
+                eprintln!("airlock: WARNING: --allow-expired: expired metadata is accepted");
+            }
+            let report = ops::import::import(&home, &args.bundle, &opts)?;
+            print_import(cli, &report)
+        }
+        Command::Key(KeyCommand::Generate { name, dir }) => {
+            let home = open_home(cli)?;
+            let store = keystore(&home)?;
+            let made = ops::keys::generate(&store, name, dir, now, &mut EnvOrTerminal)?;
+            eprintln!(
+                "Generated key {} for {}; public key in {}",
+                made.key_id,
+                made.name,
+                made.public_key_file.display()
+            );
+            if cli.json {
+                return print_json(&made);
+            }
+            println!("{}", made.key_id);
+            Ok(())
+        }
+        Command::Key(KeyCommand::List) => {
+            let home = open_home(cli)?;
+            key_list(cli, &keystore(&home)?)
+        }
+        Command::Signer(SignerCommand::Add { name, guns, keys }) => {
+            let home = open_home(cli)?;
+            let store = keystore(&home)?;
+            let guns = parse_guns(guns)?;
+            let keys = ops::signer::read_keys(keys)?;
+            let added =
+                ops::signer::add(&home, &store, name, &guns, &keys, now, &mut EnvOrTerminal)?;
+            for a in &added {
+                if a.initialised {
+                    eprintln!(
+                        "Initialising {}: new root and targets keys, server-managed snapshot",
+                        a.gun
+                    );
+                }
+                eprintln!(
+                    "Staged signer {name} for {} ({}); run `airlock export` to sign",
+                    a.gun,
+                    a.roles.join(", ")
+                );
+            }
+            if cli.json {
+                return print_json(&added);
+            }
+            Ok(())
+        }
+        Command::Delegation(DelegationCommand::List { gun }) => {
+            let home = open_home(cli)?;
+            delegation_list(cli, &home, &Gun::parse(gun)?, now)
+        }
+        Command::Status(args) => {
+            let home = open_home(cli)?;
+            status(cli, &home, &args.guns)
+        }
+        Command::Export(args) => {
+            let home = open_home(cli)?;
+            let store = keystore(&home)?;
+            let guns = parse_guns(&args.guns)?;
+            let report =
+                ops::export::export(&home, &store, &guns, &args.output, now, &mut EnvOrTerminal)?;
+            for g in &report.guns {
+                let roles: Vec<String> = g.roles.iter().map(|(r, v)| format!("{r} v{v}")).collect();
+                eprintln!("Signed {}: {}", g.gun, roles.join(", "));
+            }
+            eprintln!("Wrote {} (digest {})", report.bundle, report.bundle_digest);
+            if cli.json {
+                return print_json(&report);
+            }
+            println!("{}", report.bundle_digest);
+            Ok(())
+        }
+        Command::Bundle(BundleCommand::Inspect { bundle }) => inspect(cli, bundle),
+    }
+}
+
+pub(super) fn home_dir(cli: &Cli) -> Result<PathBuf, OpsError> {
+    if let Some(dir) = &cli.home {
+        return Ok(dir.clone());
+    }
+    let home = std::env::var_os("HOME")
+        .ok_or_else(|| OpsError::Usage("set --home or AIRLOCK_HOME (HOME is not set)".into()))?;
+    Ok(PathBuf::from(home).join(".airlock"))
+}
+
+fn open_home(cli: &Cli) -> Result<Home, OpsError> {
+    Ok(Home::open(&home_dir(cli)?)?)
+}
+
+fn keystore(home: &Home) -> Result<KeyStore, OpsError> {
+    Ok(KeyStore::open(&home.keystore_dir())?)
+}
+
+fn parse_guns(guns: &[String]) -> Result<Vec<Gun>, OpsError> {
+    guns.iter().map(|g| Gun::parse(g).map_err(Into::into)).collect()
+}
+
+pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), OpsError> {
+    json(value).map_err(|source| OpsError::Io { path: "<stdout>".into(), source })
+}
+
+fn stdout_err(source: io::Error) -> OpsError {
+    OpsError::Io { path: "<stdout>".into(), source }
+}
+
+fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), OpsError> {
+    for g in &report.guns {
+        if g.new {
+            eprintln!("{}: no trust data on the server yet; ready to be initialised", g.gun);
+            continue;
+        }
+        if let Some(ids) = &g.trusted_on_first_use {
+            eprintln!("{}: first sight, trusting root key {} on first use", g.gun, ids.join(", "));
+            eprintln!(
+                "  compare it with the key ID your repository owners published, or \
+                       import with --root-keyid to pin it"
+            );
+        }
+        let versions: Vec<String> = g.versions.iter().map(|(r, v)| format!("{r} v{v}")).collect();
+        eprintln!("{}: verified {}", g.gun, versions.join(", "));
+        for (role, why) in &g.invalid_roles {
+            eprintln!(
+                "{}: warning: {role} is not valid ({why}); witness it to make it valid",
+                g.gun
+            );
+        }
+        if g.export_confirmed {
+            eprintln!("{}: the server has the changes this home exported", g.gun);
+        }
+    }
+    if cli.json {
+        return print_json(report);
+    }
+    eprintln!("Imported bundle {}", report.bundle_digest);
+    Ok(())
+}
+
+fn key_list(cli: &Cli, store: &KeyStore) -> Result<(), OpsError> {
+    let records = store.list()?;
+    if cli.json {
+        let rows: Vec<serde_json::Value> = records
+            .iter()
+            .map(|r| {
+                serde_json::json!({"role": r.role, "gun": r.gun, "key_id": r.key_id,
+                "keytype": r.keytype, "location": store.dir().display().to_string()})
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            let gun = r.gun.clone().unwrap_or_default();
+            vec![r.role.clone(), gun, r.key_id.clone(), store.dir().display().to_string()]
+        })
+        .collect();
+    if rows.is_empty() {
+        eprintln!("No signing keys found.");
+        return Ok(());
+    }
+    table(&mut io::stdout().lock(), &["ROLE", "GUN", "KEY ID", "LOCATION"], &rows)
+        .map_err(stdout_err)
+}
+
+fn delegation_list(cli: &Cli, home: &Home, gun: &Gun, now: OffsetDateTime) -> Result<(), OpsError> {
+    let state = home.require_repo(gun)?;
+    if !state.pending.is_empty() {
+        eprintln!(
+            "{gun}: showing {} pending change(s) applied; not yet exported",
+            state.pending.len()
+        );
+    }
+    let draft = match (ops::repo::head_root(&state)?, state.pending.is_empty()) {
+        (None, true) => None,
+        _ => Some(ops::repo::draft(&state, now)?),
+    };
+    let roles =
+        draft.as_ref().and_then(|d| d.targets.delegations.roles.clone()).unwrap_or_default();
+    let keys = draft.as_ref().and_then(|d| d.targets.delegations.keys.clone()).unwrap_or_default();
+
+    let mut listed = Vec::new();
+    for role in &roles {
+        let mut ids = Vec::new();
+        for id in role.keyids.iter().flatten() {
+            let canonical = keys.get(id).map(|k| k.canonical_id()).transpose()?;
+            ids.push(canonical.unwrap_or_else(|| id.clone()).to_string());
+        }
+        let paths: Vec<String> = role
+            .paths
+            .iter()
+            .map(|p| if p.is_empty() { "\"\" <all paths>".to_string() } else { p.clone() })
+            .collect();
+        listed.push((role.name.to_string(), paths, ids, role.threshold));
+    }
+    if cli.json {
+        let rows: Vec<serde_json::Value> = listed.iter().map(|(name, paths, ids, threshold)| {
+            serde_json::json!({"role": name, "paths": paths, "key_ids": ids, "threshold": threshold})
+        }).collect();
+        return print_json(&rows);
+    }
+    if listed.is_empty() {
+        println!("\nNo delegations present in this repository.\n");
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for (name, paths, ids, threshold) in listed {
+        let lines = paths.len().max(ids.len()).max(1);
+        for i in 0..lines {
+            let first = i == 0;
+            rows.push(vec![
+                if first { name.clone() } else { String::new() },
+                paths.get(i).cloned().unwrap_or_default(),
+                ids.get(i).cloned().unwrap_or_default(),
+                if first { threshold.to_string() } else { String::new() },
+            ]);
+        }
+    }
+    table(&mut io::stdout().lock(), &["ROLE", "PATHS", "KEY IDS", "THRESHOLD"], &rows)
+        .map_err(stdout_err)
+}
+
+fn status(cli: &Cli, home: &Home, guns: &[String]) -> Result<(), OpsError> {
+    let guns = if guns.is_empty() { home.guns()? } else { parse_guns(guns)? };
+    let mut out = Vec::new();
+    for gun in &guns {
+        let state = home.require_repo(gun)?;
+        let pending: Vec<String> = state.pending.iter().map(|c| c.describe()).collect();
+        let exported = state.exported.as_ref().map(|e| e.bundle_digest.clone());
+        out.push(serde_json::json!({"gun": gun.to_string(), "pending": pending,
+            "exported_unconfirmed": exported, "invalid_roles": state.invalid_roles}));
+    }
+    if cli.json {
+        return print_json(&out);
+    }
+    let mut stdout = io::stdout().lock();
+    for (gun, entry) in guns.iter().zip(&out) {
+        writeln!(stdout, "{gun}").map_err(stdout_err)?;
+        let pending = entry["pending"].as_array().cloned().unwrap_or_default();
+        if pending.is_empty() {
+            writeln!(stdout, "  no pending changes").map_err(stdout_err)?;
+        }
+        for p in pending {
+            writeln!(stdout, "  pending: {}", p.as_str().unwrap_or_default())
+                .map_err(stdout_err)?;
+        }
+        if let Some(d) = entry["exported_unconfirmed"].as_str() {
+            writeln!(stdout, "  exported in bundle {d}, not yet seen on the server")
+                .map_err(stdout_err)?;
+        }
+    }
+    Ok(())
+}
+
+fn inspect(cli: &Cli, path: &Path) -> Result<(), OpsError> {
+    let (manifest, digest, entries) = bundle::inspect(path, &Limits::default())?;
+    let created = ops::keys::rfc3339(manifest.created);
+    if cli.json {
+        let guns: Vec<_> = manifest
+            .guns
+            .iter()
+            .map(|g| serde_json::json!({"gun": g.gun.as_str(), "new": g.new}))
+            .collect();
+        return print_json(&serde_json::json!({
+            "digest": digest,
+            "kind": manifest.kind.as_str(),
+            "created": created,
+            "tool": manifest.tool,
+            "answers": manifest.answers,
+            "guns": guns,
+            "entries": entries,
+        }));
+    }
+    let mut stdout = io::stdout().lock();
+    let mut w = |line: String| writeln!(stdout, "{line}").map_err(stdout_err);
+    w(format!("kind:     {}", manifest.kind))?;
+    w(format!("created:  {created}"))?;
+    w(format!("tool:     {}", manifest.tool))?;
+    if let Some(answers) = &manifest.answers {
+        w(format!("answers:  {answers}"))?;
+    }
+    for g in &manifest.guns {
+        w(format!("gun:      {}{}", g.gun, if g.new { " (new)" } else { "" }))?;
+    }
+    for e in &entries {
+        w(format!("  {}  {:>9}  {}", e.sha256, e.length, e.path))?;
+    }
+    w(format!("digest:   {digest}"))
+}

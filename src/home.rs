@@ -1,0 +1,217 @@
+//! The offline signer's home: trusted metadata and pending changes per GUN, the key store,
+//! and the lock that keeps two airlock processes from interleaving writes.
+//!
+//! Layout (all 0700 directories, 0600 files):
+//! ```text
+//! <home>/lock                 held exclusively for the whole command
+//! <home>/keystore/            see `keystore`
+//! <home>/repos/<gun>.json     one file per GUN, percent-encoded name (Gun::to_dir_name)
+//! ```
+//! A GUN's whole state is one file, written atomically, so a crash leaves either the state
+//! before a command or the state after it, never a mix of roles from two pulls.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+
+use crate::change::Change;
+use crate::fsutil;
+use crate::tuf::{Gun, RoleName};
+
+/// State file format version.
+const STATE_FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    #[error("cannot use home {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("state file {path} is damaged ({why}); restore it from a backup or `airlock forget` the GUN and import again")]
+    Corrupt { path: PathBuf, why: String },
+    #[error("{gun} is not in this home; import a pull bundle that carries it first")]
+    UnknownGun { gun: Gun },
+}
+
+/// Bytes stored as base64 in the state file.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&B64.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        let text = String::deserialize(d)?;
+        B64.decode(text).map(Bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Everything this home knows about one GUN.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepoState {
+    pub format: u32,
+    pub gun: String,
+    /// The server had no trust data for the GUN when it was pulled.
+    pub new: bool,
+    /// Digest of the pull bundle the trusted state came from.
+    pub pull_digest: String,
+    pub imported_at: String,
+    /// Role name -> exact file bytes, as verified on import.
+    pub trusted: BTreeMap<String, Bytes>,
+    /// `timestamp` / `snapshot` -> the server's key JSON, exact bytes.
+    pub server_keys: BTreeMap<String, Bytes>,
+    /// Delegations that did not verify on import, with the reason.
+    pub invalid_roles: BTreeMap<String, String>,
+    /// Changes staged by commands, signed by `export`.
+    pub pending: Vec<Change>,
+    /// The newest response exported for this GUN and not yet seen back on the server.
+    pub exported: Option<Exported>,
+}
+
+/// A response this home signed: its files become the base for further changes until an
+/// import shows the server has them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exported {
+    pub bundle_digest: String,
+    pub at: String,
+    pub files: BTreeMap<String, Bytes>,
+}
+
+impl RepoState {
+    pub fn new(gun: &Gun) -> RepoState {
+        RepoState {
+            format: STATE_FORMAT,
+            gun: gun.to_string(),
+            new: false,
+            pull_digest: String::new(),
+            imported_at: String::new(),
+            trusted: BTreeMap::new(),
+            server_keys: BTreeMap::new(),
+            invalid_roles: BTreeMap::new(),
+            pending: Vec::new(),
+            exported: None,
+        }
+    }
+
+    pub fn gun(&self) -> Gun {
+        Gun::parse(&self.gun).expect("state files hold validated GUNs")
+    }
+
+    /// The newest local bytes of a role: what this home exported last, else what it trusts.
+    pub fn head(&self, role: &str) -> Option<&[u8]> {
+        let exported = self.exported.as_ref().and_then(|e| e.files.get(role));
+        exported.or_else(|| self.trusted.get(role)).map(|b| b.0.as_slice())
+    }
+
+    /// Every role in the local head.
+    pub fn head_roles(&self) -> Vec<RoleName> {
+        let mut names: Vec<&String> = self.trusted.keys().collect();
+        if let Some(e) = &self.exported {
+            names.extend(e.files.keys());
+        }
+        let mut roles: Vec<RoleName> =
+            names.into_iter().filter_map(|n| RoleName::parse(n).ok()).collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+}
+
+/// An open, locked home.
+pub struct Home {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Home {
+    /// Opens (creating if needed) the home at `dir` and takes its lock, waiting for another
+    /// airlock process that holds it.
+    pub fn open(dir: &Path) -> Result<Home, HomeError> {
+        let io_err = |source| HomeError::Io { path: dir.to_path_buf(), source };
+        fsutil::create_private_dir(&dir.join("repos")).map_err(io_err)?;
+
+        let lock_path = dir.join("lock");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err)?;
+        if !FileExt::try_lock_exclusive(&lock).map_err(io_err)? {
+            eprintln!("airlock: waiting for another airlock process using {}", dir.display());
+            FileExt::lock_exclusive(&lock).map_err(io_err)?;
+        }
+        Ok(Home { dir: dir.to_path_buf(), _lock: lock })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn keystore_dir(&self) -> PathBuf {
+        self.dir.join("keystore")
+    }
+
+    fn repo_path(&self, gun: &Gun) -> PathBuf {
+        self.dir.join("repos").join(format!("{}.json", gun.to_dir_name()))
+    }
+
+    pub fn repo(&self, gun: &Gun) -> Result<Option<RepoState>, HomeError> {
+        let path = self.repo_path(gun);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(HomeError::Io { path, source }),
+        };
+        let state: RepoState = serde_json::from_slice(&bytes)
+            .map_err(|e| HomeError::Corrupt { path: path.clone(), why: e.to_string() })?;
+        if state.format != STATE_FORMAT || state.gun != gun.as_str() {
+            let why = "format or GUN does not match the file name".to_string();
+            return Err(HomeError::Corrupt { path, why });
+        }
+        Ok(Some(state))
+    }
+
+    pub fn require_repo(&self, gun: &Gun) -> Result<RepoState, HomeError> {
+        self.repo(gun)?.ok_or_else(|| HomeError::UnknownGun { gun: gun.clone() })
+    }
+
+    pub fn save_repo(&self, state: &RepoState) -> Result<(), HomeError> {
+        let path = self.repo_path(&state.gun());
+        let bytes = serde_json::to_vec_pretty(state).expect("state serialises");
+        fsutil::write_atomic(&path, &bytes, fsutil::PRIVATE_FILE_MODE)
+            .map_err(|source| HomeError::Io { path, source })
+    }
+
+    pub fn forget_repo(&self, gun: &Gun) -> Result<(), HomeError> {
+        let path = self.repo_path(gun);
+        fsutil::remove_file_durable(&path).map_err(|source| HomeError::Io { path, source })
+    }
+
+    /// Every GUN in this home, sorted.
+    pub fn guns(&self) -> Result<Vec<Gun>, HomeError> {
+        let dir = self.dir.join("repos");
+        let io_err = |source| HomeError::Io { path: dir.clone(), source };
+        let mut guns = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io_err)? {
+            let name = entry.map_err(io_err)?.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else { continue };
+            let decoded = stem.replace("%2F", "/").replace("%25", "%");
+            if let Ok(gun) = Gun::parse(&decoded) {
+                guns.push(gun);
+            }
+        }
+        guns.sort();
+        Ok(guns)
+    }
+}

@@ -1,0 +1,51 @@
+use std::path::PathBuf;
+
+use crate::bundle::BundleError;
+use crate::change::ChangeError;
+use crate::crypto::CryptoError;
+use crate::home::HomeError;
+use crate::keystore::KeyStoreError;
+use crate::tuf::metadata::MetadataError;
+use crate::tuf::sign::SignError;
+use crate::tuf::verify::VerifyError;
+use crate::tuf::{Gun, NameError};
+
+/// Everything a command can fail with. `is_refusal` separates "the input was refused"
+/// (exit 1) from "could not run" (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("verification failed: {0}")]
+    Verify(#[from] VerifyError),
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    #[error(transparent)]
+    KeyStore(#[from] KeyStoreError),
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error("{path}: {source}")]
+    Key { path: PathBuf, source: CryptoError },
+    #[error("{0}")]
+    Crypto(#[from] CryptoError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{gun}: {why}")]
+    Refused { gun: Gun, why: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl OpsError {
+    /// True when airlock refused the input (bad bundle, failed verification, a rule), as
+    /// opposed to being unable to run (I/O, usage).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, OpsError::Io { .. } | OpsError::Usage(_) | OpsError::Home(_))
+    }
+}

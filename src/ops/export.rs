@@ -1,0 +1,233 @@
+//! `airlock export`: sign every pending change of the given GUNs and write the response
+//! bundle.
+//!
+//! Steps per GUN: 1. apply the pending changes to the local head; 2. give each changed role
+//! exactly one version step and Notary's default expiry; 3. sign with the keys the current
+//! root lists (a new root also with itself); 4. check the result verifies; then, once every
+//! GUN is signed, 5. write the bundle and 6. record it as exported in the home.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use crate::bundle::{self, BundleContents, BundleKind, RepoFiles};
+use crate::crypto::{self, PublicKey};
+use crate::home::{Bytes, Exported, Home, RepoState};
+use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
+use crate::ops::keys::{rfc3339, role_keys, RoleKey};
+use crate::ops::{repo, OpsError};
+use crate::tuf::gotime::TARGETS_LIFETIME_DAYS;
+use crate::tuf::metadata::{RoleType, Root, Signed};
+use crate::tuf::sign::{sign, Signer};
+use crate::tuf::{GoTime, Gun, RoleName};
+
+#[derive(Debug, serde::Serialize)]
+pub struct ExportReport {
+    pub bundle: String,
+    pub bundle_digest: String,
+    pub guns: Vec<ExportedGun>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ExportedGun {
+    pub gun: String,
+    /// Role -> new version.
+    pub roles: BTreeMap<String, i64>,
+}
+
+pub fn export(
+    home: &Home,
+    store: &KeyStore,
+    guns: &[Gun],
+    out: &Path,
+    now: OffsetDateTime,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<ExportReport, OpsError> {
+    if out.exists() {
+        let msg = format!("{} already exists; choose another -o file", out.display());
+        return Err(OpsError::Usage(msg));
+    }
+    let mut unlocked = Unlocked::new(store);
+    let mut signed = Vec::new();
+    for gun in guns {
+        let state = home.require_repo(gun)?;
+        let files = sign_gun(&state, &mut unlocked, now, passphrases)?;
+        signed.push((state, files));
+    }
+
+    // 5. the bundle
+    let repos = signed.iter().map(|(state, files)| response_files(state, files)).collect();
+    let contents = BundleContents {
+        kind: BundleKind::Response,
+        created: now,
+        answers: common_pull_digest(&signed),
+        repos,
+    };
+    let digest = bundle::write(out, &contents)?;
+
+    // 6. the home
+    let mut reports = Vec::new();
+    for (mut state, files) in signed {
+        reports.push(ExportedGun { gun: state.gun.clone(), roles: versions(&files) });
+        let files = files.into_iter().map(|(r, b)| (r.to_string(), Bytes(b))).collect();
+        state.exported = Some(Exported { bundle_digest: digest.clone(), at: rfc3339(now), files });
+        state.pending.clear();
+        home.save_repo(&state)?;
+    }
+    let bundle = out.display().to_string();
+    Ok(ExportReport { bundle, bundle_digest: digest, guns: reports })
+}
+
+/// Steps 1-4 for one GUN: the signed files to upload, by role.
+fn sign_gun(
+    state: &RepoState,
+    unlocked: &mut Unlocked,
+    now: OffsetDateTime,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<BTreeMap<RoleName, Vec<u8>>, OpsError> {
+    let gun = state.gun();
+    if state.pending.is_empty() {
+        let why = "nothing to export: no pending changes (see `airlock status`)".to_string();
+        return Err(OpsError::Refused { gun, why });
+    }
+
+    // 1. apply
+    let head_root = repo::head_root(state)?;
+    let head_targets = repo::head_targets(state)?;
+    let mut draft = repo::draft(state, now)?;
+    check_snapshot_is_server_managed(state, &draft.root)?;
+
+    // 2. one version step, fresh expiry
+    let mut files = BTreeMap::new();
+    let root = if draft.root_changed {
+        draft.root.common.version = next_version(head_root.as_ref());
+        let signers = root_signers(&draft.root, head_root.as_ref(), unlocked, passphrases)?;
+        // 3. a new root is signed by the old root keys and its own
+        let signed = sign(draft.root.clone(), &as_dyn(&signers), "root")?;
+        files.insert(RoleName::root(), signed.bytes.clone());
+        signed
+    } else {
+        head_root.clone().ok_or_else(|| OpsError::Refused {
+            gun: gun.clone(),
+            why: "the repository has no root".into(),
+        })?
+    };
+
+    if draft.targets_changed {
+        draft.targets.common.version = next_version(head_targets.as_ref());
+        draft.targets.common.expires = GoTime::days_after(now, TARGETS_LIFETIME_DAYS);
+        let listed = listed_keys(&root.signed, "targets");
+        let signers = role_keys(unlocked, &listed, passphrases)?;
+        if signers.is_empty() {
+            let why = "this home holds no private key for the targets role; load it \
+                       (`airlock key load`) or rotate the targets key"
+                .to_string();
+            return Err(OpsError::Refused { gun, why });
+        }
+        let signed = sign(draft.targets, &as_dyn(&signers), "targets")?;
+        // 4. what we send must pass the checks we apply to what we receive
+        check_own_signature(&gun, &root.signed, "targets", &signed)?;
+        files.insert(RoleName::targets(), signed.bytes);
+    }
+    if let Some(bytes) = files.get(&RoleName::root()) {
+        let parsed = crate::tuf::metadata::parse::<Root>(bytes, "root")?;
+        check_own_signature(&gun, &parsed.signed, "root", &parsed)?;
+    }
+    Ok(files)
+}
+
+fn next_version<T: RoleType>(head: Option<&Signed<T>>) -> i64 {
+    head.map_or(1, |h| h.signed.common().version + 1)
+}
+
+fn as_dyn(keys: &[RoleKey]) -> Vec<&dyn Signer> {
+    keys.iter().map(|k| k as &dyn Signer).collect()
+}
+
+fn listed_keys(root: &Root, role: &str) -> Vec<PublicKey> {
+    let ids = root.roles.get(role).and_then(|r| r.keyids.clone()).unwrap_or_default();
+    ids.iter().filter_map(|id| root.keys.get(id).cloned()).collect()
+}
+
+/// Keys of the new root, plus those of the old root when it rotates.
+fn root_signers(
+    new_root: &Root,
+    old_root: Option<&Signed<Root>>,
+    unlocked: &mut Unlocked,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<Vec<RoleKey>, OpsError> {
+    let mut listed = listed_keys(new_root, "root");
+    if let Some(old) = old_root {
+        for key in listed_keys(&old.signed, "root") {
+            if !listed.contains(&key) {
+                listed.push(key);
+            }
+        }
+    }
+    let signers = role_keys(unlocked, &listed, passphrases)?;
+    if signers.is_empty() {
+        return Err(OpsError::Usage("this home holds no private key for the root role".into()));
+    }
+    Ok(signers)
+}
+
+/// Without the snapshot key, the server must make the snapshot: root must list the key the
+/// server holds.
+fn check_snapshot_is_server_managed(state: &RepoState, root: &Root) -> Result<(), OpsError> {
+    let server_key = match state.server_keys.get("snapshot") {
+        Some(bytes) => Some(crate::ops::import::parse_server_key(&bytes.0, "snapshot")?),
+        None => None,
+    };
+    let listed = listed_keys(root, "snapshot");
+    if server_key.is_some_and(|k| listed.contains(&k)) {
+        return Ok(());
+    }
+    let why = "the snapshot key is not held by the server, and airlock does not sign \
+               snapshots yet; move it to the server with `notary key rotate <gun> snapshot -r` \
+               and pull again"
+        .to_string();
+    Err(OpsError::Refused { gun: state.gun(), why })
+}
+
+fn check_own_signature<T>(
+    gun: &Gun,
+    root: &Root,
+    role: &str,
+    file: &Signed<T>,
+) -> Result<(), OpsError> {
+    let listed = listed_keys(root, role);
+    let ok = file.signatures.iter().any(|s| {
+        let key = listed.iter().find(|k| k.id().as_str() == s.keyid);
+        key.is_some_and(|k| crypto::verify(k, &s.method, &file.canonical, &s.sig).is_ok())
+    });
+    if !ok {
+        let why = format!("the {role} signature just made does not verify; nothing was written");
+        return Err(OpsError::Refused { gun: gun.clone(), why });
+    }
+    Ok(())
+}
+
+fn response_files(state: &RepoState, files: &BTreeMap<RoleName, Vec<u8>>) -> RepoFiles {
+    RepoFiles {
+        gun: state.gun(),
+        new: false,
+        metadata: files.clone(),
+        root_history: BTreeMap::new(),
+        server_keys: BTreeMap::new(),
+    }
+}
+
+fn versions(files: &BTreeMap<RoleName, Vec<u8>>) -> BTreeMap<String, i64> {
+    let version = |b: &Vec<u8>| {
+        let doc = crate::tuf::cjson::parse(b).ok()?;
+        doc.get("signed")?.get("version")?.as_i64()
+    };
+    files.iter().filter_map(|(r, b)| Some((r.to_string(), version(b)?))).collect()
+}
+
+/// The pull bundle this response answers: the one its first GUN was imported from (a
+/// response mixing GUNs from several pulls names the first).
+fn common_pull_digest(signed: &[(RepoState, BTreeMap<RoleName, Vec<u8>>)]) -> Option<String> {
+    signed.first().map(|(s, _)| s.pull_digest.clone())
+}

@@ -1,0 +1,13 @@
+//! The commands' work, as library calls: each function is one step of a ceremony and is
+//! what the CLI calls. They take an open [`Home`](crate::home::Home) and an explicit `now`,
+//! so tests can drive them with another clock.
+
+pub mod export;
+pub mod import;
+pub mod keys;
+pub mod repo;
+pub mod signer;
+
+mod error;
+
+pub use error::OpsError;

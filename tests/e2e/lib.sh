@@ -1,0 +1,65 @@
+# Helpers for the end-to-end scripts. Sourced, not run.
+
+step() { printf '\n=== %s\n' "$*" >&2; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command without network access when the system allows a new network namespace,
+# so the offline signer is shown to need none.
+offline() {
+  if unshare -rn true 2>/dev/null; then
+    unshare -rn "$@"
+  else
+    "$@"
+  fi
+}
+
+# Notary's key ID of a PUBLIC KEY PEM: sha256 of {"keytype":"ecdsa","keyval":{...}}.
+key_id_of_pem() {
+  python3 - "$1" <<'PY'
+import base64, hashlib, sys
+body = "".join(l for l in open(sys.argv[1]) if not l.startswith("-----") and ":" not in l)
+b64 = base64.b64encode(base64.b64decode(body)).decode()
+obj = '{"keytype":"ecdsa","keyval":{"private":null,"public":"%s"}}' % b64
+print(hashlib.sha256(obj.encode()).hexdigest())
+PY
+}
+
+# A digest of every file in a directory tree (names, modes and contents).
+tree_digest() {
+  (cd "$1" && find . -type f ! -name lock -printf '%p %m\n' -exec sha256sum {} \; | sort | sha256sum)
+}
+
+# expect_fail CODE PATTERN CMD...: CMD must exit with CODE and say PATTERN on stderr, and the
+# offline home must be byte-for-byte unchanged.
+expect_fail() {
+  local code=$1 pattern=$2; shift 2
+  local before after rc=0
+  before=$(tree_digest "$OFFLINE_HOME")
+  "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" </dev/null || rc=$?
+  after=$(tree_digest "$OFFLINE_HOME")
+  [ "$rc" = "$code" ] || { cat "$WORK/err.txt" >&2; fail "exit $rc, expected $code: $*"; }
+  grep -q -- "$pattern" "$WORK/err.txt" || { cat "$WORK/err.txt" >&2; fail "no '$pattern': $*"; }
+  [ "$before" = "$after" ] || fail "home changed by failing command: $*"
+  printf 'ok: exit %s, "%s": %s\n' "$code" "$(head -c 160 "$WORK/err.txt")" "$*" >&2
+}
+
+bad_input_checks() {
+  local A=("$AIRLOCK" --home "$OFFLINE_HOME")
+  expect_fail 2 "missing.tar.zst" "${A[@]}" import "$WORK/missing.tar.zst"
+  head -c 300 "$WORK/C.tar.zst" > "$WORK/truncated.tar.zst"
+  expect_fail 1 "truncated.tar.zst\|bundle" "${A[@]}" import "$WORK/truncated.tar.zst"
+  printf 'not a bundle' > "$WORK/garbage.tar.zst"
+  expect_fail 1 "bundle\|zstd" "${A[@]}" import "$WORK/garbage.tar.zst"
+  expect_fail 1 "response bundle" "${A[@]}" import "$WORK/B.tar.zst"
+  expect_fail 2 "not in this home" "${A[@]}" signer add jeff example.com/other/app --key "$WORK/jeff.pub"
+  expect_fail 1 "GUN" "${A[@]}" signer add jeff "../../etc" --key "$WORK/jeff.pub"
+  expect_fail 2 "missing.pub" "${A[@]}" signer add jeff "$GUN" --key "$WORK/missing.pub"
+  expect_fail 1 "PUBLIC KEY\|key" "${A[@]}" signer add jeff "$GUN" --key "$WORK/jeff.key"
+  expect_fail 1 "nothing to export" "${A[@]}" export "$GUN" -o "$WORK/D.tar.zst"
+  [ ! -e "$WORK/D.tar.zst" ] || fail "export with nothing to do wrote a bundle"
+
+  # A wrong passphrase: stage a change (which needs none), then export with a wrong one.
+  "${A[@]}" signer add carol "$GUN" --key "$WORK/jeff.pub" 2>/dev/null
+  expect_fail 1 "wrong passphrase" env AIRLOCK_TARGETS_PASSPHRASE=wrong "${A[@]}" export "$GUN" -o "$WORK/E.tar.zst"
+  [ ! -e "$WORK/E.tar.zst" ] || fail "export with a wrong passphrase wrote a bundle"
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting and lints, unit and integration tests (with and
+# without the online feature), the offline build's dependency check, and the end-to-end
+# round trip against a real notary-server. Installs the Debian `notary` package when it is
+# missing; never skips a test because a tool is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+section() { printf '\n##### %s\n' "$*"; }
+
+ensure_notary() {
+  command -v notary-server >/dev/null && command -v notary >/dev/null && return 0
+  section "installing the notary package"
+  if [ "$(id -u)" != 0 ]; then
+    echo "tests/run.sh: notary-server is missing and this is not root; install it with" \
+      "'apt-get install -y notary'" >&2
+    exit 1
+  fi
+  apt-get install -y notary >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y notary >/dev/null; }
+  command -v notary-server >/dev/null || { echo "tests/run.sh: installing notary failed" >&2; exit 1; }
+}
+
+ensure_notary
+
+section "cargo fmt --check"
+cargo fmt --all -- --check
+
+section "cargo clippy (default and offline builds)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --no-default-features -- -D warnings
+
+section "cargo test (offline build)"
+cargo test --no-default-features
+
+section "cargo test (with the online feature, real notary-server)"
+cargo test
+
+section "end to end: the sneakernet round trip"
+cargo build --quiet
+tests/e2e/roundtrip.sh target/debug/airlock
+
+section "quickstart on the shipped example bundle"
+ceremony-scripts/quickstart.sh target/debug/airlock
+
+echo
+echo "tests/run.sh: all passed"
