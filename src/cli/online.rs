@@ -40,7 +40,7 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
     }
 
     let contents = BundleContents { kind: BundleKind::Pull, created: now, answers: None, repos };
-    let digest = bundle::write(&args.output, &contents)?;
+    let digest = bundle::write(&args.output, &contents).map_err(OpsError::bundle(&args.output))?;
     eprintln!("Wrote {} (digest {digest})", args.output.display());
     if cli.json {
         return print_json(&serde_json::json!({"bundle": args.output, "bundle_digest": digest}));
@@ -58,7 +58,8 @@ struct PushResult {
 }
 
 pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
-    let bundle = bundle::read(&args.bundle, &Limits::default())?;
+    let bundle =
+        bundle::read(&args.bundle, &Limits::default()).map_err(OpsError::bundle(&args.bundle))?;
     if bundle.contents.kind != BundleKind::Response {
         return Err(OpsError::Usage(format!(
             "{} is a pull bundle; push takes the response bundle that `airlock export` wrote",

@@ -299,7 +299,8 @@ fn status(cli: &Cli, home: &Home, guns: &[String]) -> Result<(), OpsError> {
 }
 
 fn inspect(cli: &Cli, path: &Path) -> Result<(), OpsError> {
-    let (manifest, digest, entries) = bundle::inspect(path, &Limits::default())?;
+    let (manifest, digest, entries) =
+        bundle::inspect(path, &Limits::default()).map_err(OpsError::bundle(path))?;
     let created = ops::keys::rfc3339(manifest.created);
     if cli.json {
         let guns: Vec<_> = manifest

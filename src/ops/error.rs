@@ -14,8 +14,8 @@ use crate::tuf::{Gun, NameError};
 /// (exit 1) from "could not run" (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
-    #[error(transparent)]
-    Bundle(#[from] BundleError),
+    #[error("{}", bundle_message(.path, .source))]
+    Bundle { path: PathBuf, source: BundleError },
     #[error("verification failed: {0}")]
     Verify(#[from] VerifyError),
     #[error(transparent)]
@@ -46,6 +46,25 @@ impl OpsError {
     /// True when airlock refused the input (bad bundle, failed verification, a rule), as
     /// opposed to being unable to run (I/O, usage).
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, OpsError::Io { .. } | OpsError::Usage(_) | OpsError::Home(_))
+        let io =
+            |e: &BundleError| matches!(e, BundleError::Open { .. } | BundleError::Write { .. });
+        match self {
+            OpsError::Io { .. } | OpsError::Usage(_) | OpsError::Home(_) => false,
+            OpsError::Bundle { source, .. } => !io(source),
+            _ => true,
+        }
+    }
+
+    /// Adds the bundle's path to a bundle error.
+    pub fn bundle(path: &std::path::Path) -> impl FnOnce(BundleError) -> OpsError + '_ {
+        move |source| OpsError::Bundle { path: path.to_path_buf(), source }
+    }
+}
+
+/// A bundle error with the bundle's path, unless the error names it already.
+fn bundle_message(path: &std::path::Path, e: &BundleError) -> String {
+    match e {
+        BundleError::Open { .. } | BundleError::Write { .. } => e.to_string(),
+        _ => format!("{}: {e}", path.display()),
     }
 }

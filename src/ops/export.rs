@@ -64,7 +64,7 @@ pub fn export(
         answers: common_pull_digest(&signed),
         repos,
     };
-    let digest = bundle::write(out, &contents)?;
+    let digest = bundle::write(out, &contents).map_err(OpsError::bundle(out))?;
 
     // 6. the home
     let mut reports = Vec::new();

@@ -45,7 +45,7 @@ pub struct ImportReport {
 }
 
 pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportReport, OpsError> {
-    let bundle = bundle::read(path, &Limits::default())?;
+    let bundle = bundle::read(path, &Limits::default()).map_err(OpsError::bundle(path))?;
     if bundle.contents.kind != BundleKind::Pull {
         return Err(OpsError::Usage(format!(
             "{} is a response bundle; import takes pull bundles (push responses with `airlock push`)",
@@ -114,7 +114,10 @@ fn verify_files(
     previous: Option<&RepoState>,
     opts: &ImportOptions,
 ) -> Result<VerifiedRepo, OpsError> {
-    let prev_root = match previous.and_then(|p| p.trusted.get("root")) {
+    // The root to chain from: the one this home trusts, or, for a repository this home
+    // initialised, the root it exported (its own making, so no trust on first use).
+    let exported_root = previous.and_then(|p| p.exported.as_ref()?.files.get("root"));
+    let prev_root = match previous.and_then(|p| p.trusted.get("root")).or(exported_root) {
         Some(b) => Some(metadata::parse::<Root>(&b.0, "root")?),
         None => None,
     };

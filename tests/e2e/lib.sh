@@ -50,7 +50,7 @@ bad_input_checks() {
   expect_fail 1 "truncated.tar.zst\|bundle" "${A[@]}" import "$WORK/truncated.tar.zst"
   printf 'not a bundle' > "$WORK/garbage.tar.zst"
   expect_fail 1 "bundle\|zstd" "${A[@]}" import "$WORK/garbage.tar.zst"
-  expect_fail 1 "response bundle" "${A[@]}" import "$WORK/B.tar.zst"
+  expect_fail 2 "response bundle" "${A[@]}" import "$WORK/B.tar.zst"
   expect_fail 2 "not in this home" "${A[@]}" signer add jeff example.com/other/app --key "$WORK/jeff.pub"
   expect_fail 1 "GUN" "${A[@]}" signer add jeff "../../etc" --key "$WORK/jeff.pub"
   expect_fail 2 "missing.pub" "${A[@]}" signer add jeff "$GUN" --key "$WORK/missing.pub"
