@@ -11,6 +11,7 @@
 //!    Notary's client, a delegation that fails is not fatal: it is reported and marked
 //!    invalid, because that is a normal state after a signer's key is removed and before
 //!    the role is witnessed.
+//!
 //! Versions are never allowed to go below what this home trusted before (rollback).
 
 use std::collections::BTreeMap;
