@@ -6,9 +6,26 @@ use std::process::Command;
 
 /// Crates that speak HTTP, TLS or open sockets.
 const NETWORK_CRATES: &[&str] = &[
-    "ureq", "reqwest", "hyper", "h2", "http", "http-body", "rustls", "rustls-pemfile",
-    "webpki-roots", "rustls-webpki", "native-tls", "openssl", "openssl-sys", "tokio", "mio",
-    "socket2", "curl", "curl-sys", "ring", "url",
+    "ureq",
+    "reqwest",
+    "hyper",
+    "h2",
+    "http",
+    "http-body",
+    "rustls",
+    "rustls-pemfile",
+    "webpki-roots",
+    "rustls-webpki",
+    "native-tls",
+    "openssl",
+    "openssl-sys",
+    "tokio",
+    "mio",
+    "socket2",
+    "curl",
+    "curl-sys",
+    "ring",
+    "url",
 ];
 
 fn tree(args: &[&str]) -> Vec<String> {

@@ -24,7 +24,7 @@ pub(crate) const MIN_RSA_BITS: usize = 2048;
 
 /// The largest RSA modulus accepted. Go sets no limit; the `rsa` crate's default of 4096 would
 /// refuse keys Notary takes, so allow up to 16384 bits.
-const MAX_RSA_BITS: usize = 16384;
+pub(crate) const MAX_RSA_BITS: usize = 16384;
 
 /// A parsed ECDSA or RSA public key.
 #[derive(Clone)]

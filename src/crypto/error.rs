@@ -144,6 +144,42 @@ pub enum CryptoError {
     #[error("private key is malformed or unsupported: {0}")]
     BadPrivateKey(String),
 
+    #[error(
+        "no private key in the input ({found}): give a PEM file with one PRIVATE KEY, \
+         ENCRYPTED PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block"
+    )]
+    NoPrivateKeyPem { found: String },
+
+    #[error("the input holds {count} private keys: give one key per file")]
+    SeveralPrivateKeys { count: usize },
+
+    #[error(
+        "PEM block type {label:?} is not a private key format airlock reads: convert it to \
+         PKCS#8 (`openssl pkcs8 -topk8`)"
+    )]
+    UnsupportedPrivatePem { label: String },
+
+    #[error("the private key is encrypted: a passphrase is needed to load it")]
+    PassphraseRequired,
+
+    #[error(
+        "the private key cannot be decrypted with this passphrase: the passphrase is wrong \
+         (or the file is damaged)"
+    )]
+    WrongPassphrase,
+
+    #[error(
+        "{scheme} is not supported for encrypted keys: re-encrypt the key with PBES2, e.g. \
+         `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+    )]
+    UnsupportedEncryption { scheme: String },
+
+    #[error(
+        "{keytype} private keys cannot be loaded yet: airlock signs with ECDSA P-256 keys and \
+         RSA keys of 2048 bits or more"
+    )]
+    UnsupportedPrivateKey { keytype: String },
+
     #[error("signing failed: {0}")]
     Signing(String),
 

@@ -5,11 +5,13 @@
 //! most generic PEM parsers refuse, so this reader strips them itself.
 
 use base64::Engine;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::CryptoError;
 
 /// One PEM block: its label (`CERTIFICATE`, `PUBLIC KEY`, ...), its headers and its bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Private keys pass through here, so blocks can be wiped (`Zeroizing<Vec<PemBlock>>`).
+#[derive(Clone, Debug, PartialEq, Eq, Zeroize)]
 pub(crate) struct PemBlock {
     pub label: String,
     pub headers: Vec<(String, String)>,
@@ -19,9 +21,10 @@ pub(crate) struct PemBlock {
 /// Reads every PEM block in `text`, in order. Text outside blocks is ignored, as Go does.
 ///
 /// A block without an END line or with a body that is not base64 is an error rather than
-/// skipped, so a damaged file is reported instead of silently losing a key.
+/// skipped, so a damaged file is reported instead of silently losing a key. The copies made on
+/// the way (text, base64) are wiped.
 pub(crate) fn parse_blocks(text: &[u8]) -> Result<Vec<PemBlock>, CryptoError> {
-    let text = String::from_utf8_lossy(text);
+    let text = Zeroizing::new(String::from_utf8_lossy(text).into_owned());
     let mut lines = text.lines().map(str::trim_end);
     let mut blocks = Vec::new();
 
@@ -63,7 +66,7 @@ fn read_block<'a>(
     lines: &mut impl Iterator<Item = &'a str>,
 ) -> Result<PemBlock, CryptoError> {
     let mut headers = Vec::new();
-    let mut body = String::new();
+    let mut body = Zeroizing::new(String::new());
     let mut in_headers = true;
 
     for line in lines {
