@@ -106,6 +106,14 @@ pub enum KeyCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Load a private key file (openssl, notary or docker) into the key store.
+    Load {
+        file: PathBuf,
+        /// The signer this key belongs to (a delegation key); without it the file's `role:`
+        /// header decides.
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// List the keys in the key store.
     List,
 }

@@ -63,6 +63,20 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             println!("{}", made.key_id);
             Ok(())
         }
+        Command::Key(KeyCommand::Load { file, name }) => {
+            let home = open_home(cli)?;
+            let store = keystore(&home)?;
+            let mut ask = || ops::keys::import_passphrase(file);
+            let loaded =
+                ops::keys::load(&store, file, name.as_deref(), now, &mut ask, &mut EnvOrTerminal)?;
+            let gun = loaded.gun.as_deref().map(|g| format!(" for {g}")).unwrap_or_default();
+            eprintln!("Loaded {} key {}{gun}", loaded.role, loaded.key_id);
+            if cli.json {
+                return print_json(&loaded);
+            }
+            println!("{}", loaded.key_id);
+            Ok(())
+        }
         Command::Key(KeyCommand::List) => {
             let home = open_home(cli)?;
             key_list(cli, &keystore(&home)?)

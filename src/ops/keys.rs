@@ -120,3 +120,76 @@ pub fn role_keys(
     }
     Ok(out)
 }
+
+/// What `key load` stored.
+#[derive(Debug, serde::Serialize)]
+pub struct Loaded {
+    pub key_id: String,
+    pub role: String,
+    pub gun: Option<String>,
+}
+
+/// `airlock key load FILE [--name NAME]`: a private key file from openssl, notary or docker
+/// goes into the key store under the store's own passphrase. The role comes from `--name`
+/// (a delegation signer) or from the file's `role:` header, as notary and docker write it;
+/// targets and snapshot keys also need the `gun:` header.
+pub fn load(
+    store: &KeyStore,
+    path: &Path,
+    name: Option<&str>,
+    now: OffsetDateTime,
+    file_passphrase: &mut dyn FnMut() -> Result<secrecy::SecretString, OpsError>,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<Loaded, OpsError> {
+    let text = std::fs::read(path).map_err(|source| OpsError::Io { path: path.into(), source })?;
+    let key_err = |source| OpsError::Key { path: path.to_path_buf(), source };
+    let passphrase = if crate::crypto::is_encrypted_private_pem(&text) {
+        Some(file_passphrase()?)
+    } else {
+        None
+    };
+    let loaded = crate::crypto::load_private_pem(&text, passphrase.as_ref()).map_err(key_err)?;
+
+    let header = |key: &str| loaded.headers.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let role = match (name, header("role")) {
+        (Some(name), _) => {
+            crate::tuf::RoleName::for_signer(name)?;
+            name.to_string()
+        }
+        (None, Some(role)) => role,
+        (None, None) => {
+            let msg = format!("{}: the file names no role; give --name SIGNER", path.display());
+            return Err(OpsError::Usage(msg));
+        }
+    };
+    let gun = match header("gun") {
+        Some(g) if matches!(role.as_str(), "targets" | "snapshot") => Some(Gun::parse(&g)?),
+        _ => None,
+    };
+    if matches!(role.as_str(), "targets" | "snapshot") && gun.is_none() {
+        let msg = format!("{}: a {role} key file needs a `gun:` header", path.display());
+        return Err(OpsError::Usage(msg));
+    }
+
+    let key_id = store_key(store, &loaded.key, &role, gun.as_ref(), now, passphrases)?;
+    Ok(Loaded { key_id: key_id.to_string(), role, gun: gun.map(|g| g.to_string()) })
+}
+
+/// The passphrase of a key file being imported: `AIRLOCK_IMPORT_PASSPHRASE`, else the
+/// terminal.
+pub fn import_passphrase(path: &Path) -> Result<secrecy::SecretString, OpsError> {
+    if let Ok(p) = std::env::var("AIRLOCK_IMPORT_PASSPHRASE") {
+        return Ok(secrecy::SecretString::from(p));
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        let msg = format!(
+            "{} is encrypted; set AIRLOCK_IMPORT_PASSPHRASE or run on a terminal",
+            path.display()
+        );
+        return Err(OpsError::Usage(msg));
+    }
+    let prompt = format!("Enter passphrase for {}: ", path.display());
+    let text = rpassword::prompt_password(prompt)
+        .map_err(|source| OpsError::Io { path: path.to_path_buf(), source })?;
+    Ok(secrecy::SecretString::from(text))
+}
