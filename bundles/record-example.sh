@@ -9,7 +9,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-AIRLOCK=${1:-$ROOT/target/debug/airlock}
+AIRLOCK=$(realpath "${1:-$ROOT/target/debug/airlock}")
 GUN=example.com/acme/web
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-example.XXXXXX")

@@ -12,6 +12,7 @@ if [ -z "$AIRLOCK" ]; then
   (cd "$ROOT" && cargo build --quiet --no-default-features)
   AIRLOCK=$ROOT/target/debug/airlock
 fi
+AIRLOCK=$(realpath "$AIRLOCK")
 BUNDLE=$ROOT/bundles/example-pull.tar.zst
 GUN=example.com/acme/web
 

@@ -29,11 +29,12 @@ section "cargo clippy (default and offline builds)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --no-default-features -- -D warnings
 
+LOG=$(mktemp); trap 'rm -f "$LOG"' EXIT
 section "cargo test (offline build)"
-cargo test --no-default-features
+cargo test --no-default-features 2>&1 | tee -a "$LOG"
 
 section "cargo test (with the online feature, real notary-server)"
-cargo test
+cargo test 2>&1 | tee -a "$LOG"
 
 section "end to end: the sneakernet round trip"
 cargo build --quiet
@@ -42,5 +43,6 @@ tests/e2e/roundtrip.sh target/debug/airlock
 section "quickstart on the shipped example bundle"
 ceremony-scripts/quickstart.sh target/debug/airlock
 
+passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 2}')
 echo
-echo "tests/run.sh: all passed"
+echo "tests/run.sh: ${passed} passed, 0 failed"

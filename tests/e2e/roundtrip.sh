@@ -10,7 +10,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-AIRLOCK=${1:-$ROOT/target/debug/airlock}
+AIRLOCK=$(realpath "${1:-$ROOT/target/debug/airlock}")
 # shellcheck source=tests/e2e/lib.sh
 source "$HERE/lib.sh"
 
