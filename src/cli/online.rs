@@ -1,5 +1,6 @@
 //! `pull` and `push`: the only commands that touch the network (feature `online`).
 
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::run::print_json;
@@ -23,7 +24,8 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
 
     let mut repos = Vec::new();
     for gun in &guns {
-        let pulled = online::pull_repo(&client, gun).map_err(|e| OpsError::Usage(e.to_string()))?;
+        let pulled =
+            online::pull_repo(&client, gun).map_err(|e| OpsError::Online(e.to_string()))?;
         let what = if pulled.new {
             "no trust data yet (new)".to_string()
         } else {
@@ -57,6 +59,15 @@ struct PushResult {
     error: Option<String>,
 }
 
+/// Whether the server already stores exactly these files: a retried push of an accepted
+/// response is then harmless, not a conflict.
+fn already_on_server(client: &Client, gun: &Gun, files: &[(RoleName, Vec<u8>)]) -> bool {
+    files.iter().all(|(role, bytes)| {
+        let digest = hex::encode(Sha256::digest(bytes));
+        matches!(client.get_role_by_hash(gun, role, &digest), Ok(Some(stored)) if stored == *bytes)
+    })
+}
+
 pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
     let bundle =
         bundle::read(&args.bundle, &Limits::default()).map_err(OpsError::bundle(&args.bundle))?;
@@ -73,11 +84,31 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
         let files: Vec<(RoleName, Vec<u8>)> =
             repo.metadata.iter().map(|(r, b)| (r.clone(), b.clone())).collect();
         let roles = files.iter().map(|(r, _)| r.to_string()).collect();
-        let outcome = client.publish(&repo.gun, &files);
-        match &outcome {
-            Ok(()) => eprintln!("Pushed {}: accepted", repo.gun),
-            Err(e) => eprintln!("Pushed {}: REFUSED: {e}", repo.gun),
-        }
+        let outcome = match client.publish(&repo.gun, &files) {
+            Err(e) if e.is_version_conflict() && already_on_server(&client, &repo.gun, &files) => {
+                eprintln!(
+                    "Pushed {}: already on the server (an earlier push was accepted)",
+                    repo.gun
+                );
+                Ok(())
+            }
+            Err(e) if e.is_version_conflict() => {
+                eprintln!(
+                    "Pushed {}: REFUSED: {e}\n  the server moved on since the pull: pull again, \
+                     import, redo the changes and export a new response",
+                    repo.gun
+                );
+                Err(e)
+            }
+            Err(e) => {
+                eprintln!("Pushed {}: REFUSED: {e}", repo.gun);
+                Err(e)
+            }
+            Ok(()) => {
+                eprintln!("Pushed {}: accepted", repo.gun);
+                Ok(())
+            }
+        };
         let error = outcome.err().map(|e| e.to_string());
         results.push(PushResult { gun: repo.gun.to_string(), roles, ok: error.is_none(), error });
     }
@@ -88,7 +119,7 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
     let failed = results.iter().filter(|r| !r.ok).count();
     if failed > 0 {
         let msg = format!("{failed} of {} repositories were not accepted", results.len());
-        return Err(OpsError::Refused { gun: Gun::parse(&results[0].gun)?, why: msg });
+        return Err(OpsError::Remote(msg));
     }
     Ok(())
 }

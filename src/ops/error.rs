@@ -40,6 +40,13 @@ pub enum OpsError {
     Refused { gun: Gun, why: String },
     #[error("{0}")]
     Usage(String),
+    /// The server could not be reached or answered with an error (the text names the URL,
+    /// the status and the server's own message).
+    #[error("{0}")]
+    Online(String),
+    /// The server refused what was sent.
+    #[error("{0}")]
+    Remote(String),
 }
 
 impl OpsError {
@@ -49,7 +56,9 @@ impl OpsError {
         let io =
             |e: &BundleError| matches!(e, BundleError::Open { .. } | BundleError::Write { .. });
         match self {
-            OpsError::Io { .. } | OpsError::Usage(_) | OpsError::Home(_) => false,
+            OpsError::Io { .. } | OpsError::Usage(_) | OpsError::Home(_) | OpsError::Online(_) => {
+                false
+            }
             OpsError::Bundle { source, .. } => !io(source),
             _ => true,
         }

@@ -58,6 +58,15 @@ bad_input_checks() {
   expect_fail 1 "nothing to export" "${A[@]}" export "$GUN" -o "$WORK/D.tar.zst"
   [ ! -e "$WORK/D.tar.zst" ] || fail "export with nothing to do wrote a bundle"
 
+  expect_fail 1 "role name\|signer" "${A[@]}" key generate "bad/name" --dir "$WORK"
+  expect_fail 2 "already exists" "${A[@]}" key generate ben --dir "$WORK"
+  expect_fail 1 "no PEM block\|private key" "${A[@]}" key load "$WORK/garbage.tar.zst" --name x
+  expect_fail 1 "bundle" "${A[@]}" bundle inspect "$WORK/garbage.tar.zst"
+  expect_fail 2 "pull bundle" "${A[@]}" push "$WORK/A.tar.zst" --server "$NOTARY_URL"
+  expect_fail 2 "already exists" "${A[@]}" pull "$GUN" --server "$NOTARY_URL" -o "$WORK/A.tar.zst"
+  expect_fail 2 "127.0.0.1:9" "${A[@]}" pull "$GUN" --server http://127.0.0.1:9 -o "$WORK/F.tar.zst"
+  expect_fail 2 "https needs --tlscacert" "${A[@]}" pull "$GUN" --server https://127.0.0.1:9 -o "$WORK/F.tar.zst"
+
   # A wrong passphrase: stage a change (which needs none), then export with a wrong one.
   "${A[@]}" signer add carol "$GUN" --key "$WORK/jeff.pub" 2>/dev/null
   expect_fail 1 "wrong passphrase" env AIRLOCK_TARGETS_PASSPHRASE=wrong "${A[@]}" export "$GUN" -o "$WORK/E.tar.zst"

@@ -53,6 +53,8 @@ grep -q "kind:     response" inspect-B.txt || fail "bundle inspect does not say 
 
 step "3. push"
 "$AIRLOCK" push B.tar.zst --server "$NOTARY_URL"
+"$AIRLOCK" push B.tar.zst --server "$NOTARY_URL" 2>push-again.txt || fail "a repeated push failed"
+grep -q "already on the server" push-again.txt || fail "a repeated push did not say so"
 
 step "4. the real notary client reads it from an empty trust dir"
 export NOTARY_ROOT_PASSPHRASE=x NOTARY_TARGETS_PASSPHRASE=x NOTARY_SNAPSHOT_PASSPHRASE=x
@@ -119,6 +121,13 @@ grep -Eq "^ +$BEN_ID" dl2.txt || fail "releases lacks ben"
 # and a later publish by the real client on top of ours works
 "${N2[@]}" addhash "$GUN2" v2.0 11 --sha256 "$SHA" --publish </dev/null
 "${N3[@]}" list "$GUN2" </dev/null | grep -q "^v2.0 " || fail "notary publish after ours failed"
+# the server moved on (that publish) since our export: a new response conflicts
+offline "$AIRLOCK" --home "$OFFLINE_HOME" signer add carol "$GUN2" --key jeff.pub
+offline "$AIRLOCK" --home "$OFFLINE_HOME" export "$GUN2" -o R.tar.zst
+rc=0; "$AIRLOCK" push R.tar.zst --server "$NOTARY_URL" 2>push-conflict.txt || rc=$?
+cat push-conflict.txt >&2
+[ "$rc" = 1 ] || fail "a conflicting push exited $rc, expected 1"
+grep -q "the server moved on" push-conflict.txt || fail "a conflicting push does not say why"
 
 step "8. bad input changes nothing"
 bad_input_checks
