@@ -31,7 +31,10 @@ const STATE_FORMAT: u32 = 1;
 pub enum HomeError {
     #[error("cannot use home {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("state file {path} is damaged ({why}); restore it from a backup or `airlock forget` the GUN and import again")]
+    #[error(
+        "state file {path} is damaged ({why}); restore it from a backup or `airlock forget` the \
+         GUN and import again"
+    )]
     Corrupt { path: PathBuf, why: String },
     #[error("{gun} is not in this home; import a pull bundle that carries it first")]
     UnknownGun { gun: Gun },

@@ -165,9 +165,8 @@ fn single_mutations_are_refused_with_the_right_rule() {
 
     // a bad signature on the timestamp
     let repo = mutate("timestamp", |b| replace(b, "\"sig\":\"", "\"sig\":\"AAAA"));
-    assert!(
-        matches!(verify(&repo, &opts()), Err(VerifyError::Threshold { ref role, .. }) if role == "timestamp")
-    );
+    assert!(matches!(verify(&repo, &opts()),
+            Err(VerifyError::Threshold { ref role, .. }) if role == "timestamp"));
 
     // a wrong _type
     let repo = mutate("timestamp", |b| replace(b, "\"Timestamp\"", "\"Snapshot\""));
@@ -193,9 +192,8 @@ fn single_mutations_are_refused_with_the_right_rule() {
 fn expiry_wrong_gun_and_pins() {
     let repo = load("docker-trust-repo", "127.0.0.1:5000/test/dockerrepo");
     let later = Options { now: datetime!(2027-01-01 00:00 UTC), ..opts() };
-    assert!(
-        matches!(verify(&repo, &later), Err(VerifyError::Expired { ref role, .. }) if role == "timestamp")
-    );
+    assert!(matches!(verify(&repo, &later),
+            Err(VerifyError::Expired { ref role, .. }) if role == "timestamp"));
     let allowed = Options { allow_expired: true, ..later };
     assert!(verify(&repo, &allowed).is_ok());
 

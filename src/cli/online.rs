@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::run::print_json;
 use super::{Cli, PullArgs, PushArgs, ServerArgs};
-use crate::bundle::{self, BundleContents, BundleKind, Limits, RepoFiles};
+use crate::bundle::{self, BundleContents, BundleKind, Limits};
 use crate::online::{self, Client};
 use crate::ops::OpsError;
 use crate::tuf::{Gun, RoleName};
@@ -32,13 +32,7 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
             format!("{} role file(s)", pulled.metadata.len())
         };
         eprintln!("Pulled {gun}: {what}");
-        repos.push(RepoFiles {
-            gun: pulled.gun,
-            new: pulled.new,
-            metadata: pulled.metadata,
-            root_history: pulled.root_history,
-            server_keys: pulled.server_keys,
-        });
+        repos.push(pulled);
     }
 
     let contents = BundleContents { kind: BundleKind::Pull, created: now, answers: None, repos };

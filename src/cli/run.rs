@@ -231,40 +231,20 @@ fn delegation_list(cli: &Cli, home: &Home, gun: &Gun, now: OffsetDateTime) -> Re
             state.pending.len()
         );
     }
-    let draft = match (ops::repo::head_root(&state)?, state.pending.is_empty()) {
-        (None, true) => None,
-        _ => Some(ops::repo::draft(&state, now)?),
-    };
-    let roles =
-        draft.as_ref().and_then(|d| d.targets.delegations.roles.clone()).unwrap_or_default();
-    let keys = draft.as_ref().and_then(|d| d.targets.delegations.keys.clone()).unwrap_or_default();
-
-    let mut listed = Vec::new();
-    for role in &roles {
-        let mut ids = Vec::new();
-        for id in role.keyids.iter().flatten() {
-            let canonical = keys.get(id).map(|k| k.canonical_id()).transpose()?;
-            ids.push(canonical.unwrap_or_else(|| id.clone()).to_string());
-        }
-        let paths: Vec<String> = role
-            .paths
-            .iter()
-            .map(|p| if p.is_empty() { "\"\" <all paths>".to_string() } else { p.clone() })
-            .collect();
-        listed.push((role.name.to_string(), paths, ids, role.threshold));
-    }
+    let listed = ops::repo::delegations(&state, now)?;
     if cli.json {
-        let rows: Vec<serde_json::Value> = listed.iter().map(|(name, paths, ids, threshold)| {
-            serde_json::json!({"role": name, "paths": paths, "key_ids": ids, "threshold": threshold})
-        }).collect();
-        return print_json(&rows);
+        return print_json(&listed);
     }
     if listed.is_empty() {
         println!("\nNo delegations present in this repository.\n");
         return Ok(());
     }
     let mut rows = Vec::new();
-    for (name, paths, ids, threshold) in listed {
+    for d in listed {
+        let (name, ids, threshold) = (d.role, d.key_ids, d.threshold);
+        let show =
+            |p: &String| if p.is_empty() { "\"\" <all paths>".to_string() } else { p.clone() };
+        let paths: Vec<String> = d.paths.iter().map(show).collect();
         let lines = paths.len().max(ids.len()).max(1);
         for i in 0..lines {
             let first = i == 0;

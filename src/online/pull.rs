@@ -13,20 +13,11 @@ use crate::tuf::{Gun, RoleName};
 /// The highest root version whose history is fetched; far above any real repository.
 pub const MAX_ROOT_VERSION: u64 = 10_000;
 
-/// What the server holds for a GUN, as raw bytes. Nothing here is verified yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PulledRepo {
-    pub gun: Gun,
-    /// True when the server has no root for the GUN: the ceremony creates the repository.
-    pub new: bool,
-    /// Every current role: root, targets, snapshot, timestamp and each delegation.
-    pub metadata: BTreeMap<RoleName, Vec<u8>>,
-    /// Roots 1 ..= N-1, where N is the current root's version.
-    pub root_history: BTreeMap<u64, Vec<u8>>,
-    /// The exact `<role>.key` answers: timestamp always; snapshot for a new GUN, and for an
-    /// existing one only if the current root lists it (the server holds the snapshot key).
-    pub server_keys: BTreeMap<RoleName, Vec<u8>>,
-}
+/// What the server holds for a GUN, as raw bytes, exactly the files a pull bundle carries.
+/// Nothing here is verified yet. `server_keys` holds the timestamp key always, and the
+/// snapshot key for a new GUN, or for an existing one only if the current root lists it (the
+/// server holds the snapshot key).
+pub type PulledRepo = crate::bundle::RepoFiles;
 
 /// Pulls a GUN. For a new GUN only the server keys are fetched, once each, since every GET of
 /// a key for a GUN without a root makes a new key. For an existing GUN the metadata set is

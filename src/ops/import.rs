@@ -48,7 +48,7 @@ pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportRe
     let bundle = bundle::read(path, &Limits::default()).map_err(OpsError::bundle(path))?;
     if bundle.contents.kind != BundleKind::Pull {
         return Err(OpsError::Usage(format!(
-            "{} is a response bundle; import takes pull bundles (push responses with `airlock push`)",
+            "{} is a response bundle; import takes pull bundles (responses go to `airlock push`)",
             path.display()
         )));
     }

@@ -386,41 +386,31 @@ fn parse_delegated_role(v: &Value, ctx: &Ctx) -> Result<DelegatedRole, MetadataE
     Ok(DelegatedRole { name, keyids, paths, threshold: parse_threshold(v, ctx)? })
 }
 
-impl RoleType for Snapshot {
-    const TYPE: &'static str = "Snapshot";
+/// Snapshot and timestamp have the same shape: common fields plus `meta`.
+macro_rules! meta_role {
+    ($type:ident, $name:literal) => {
+        impl RoleType for $type {
+            const TYPE: &'static str = $name;
 
-    fn from_value(v: &Value, ctx: &Ctx) -> Result<Snapshot, MetadataError> {
-        Ok(Snapshot { common: parse_common(v, ctx)?, meta: parse_meta_map(v, ctx)? })
-    }
+            fn from_value(v: &Value, ctx: &Ctx) -> Result<$type, MetadataError> {
+                Ok($type { common: parse_common(v, ctx)?, meta: parse_meta_map(v, ctx)? })
+            }
 
-    fn to_value(&self) -> Value {
-        let mut members = common_members(Self::TYPE, &self.common);
-        members.push(("meta".into(), meta_map_value(&self.meta)));
-        Value::Object(members)
-    }
+            fn to_value(&self) -> Value {
+                let mut members = common_members(Self::TYPE, &self.common);
+                members.push(("meta".into(), meta_map_value(&self.meta)));
+                Value::Object(members)
+            }
 
-    fn common(&self) -> &Common {
-        &self.common
-    }
+            fn common(&self) -> &Common {
+                &self.common
+            }
+        }
+    };
 }
 
-impl RoleType for Timestamp {
-    const TYPE: &'static str = "Timestamp";
-
-    fn from_value(v: &Value, ctx: &Ctx) -> Result<Timestamp, MetadataError> {
-        Ok(Timestamp { common: parse_common(v, ctx)?, meta: parse_meta_map(v, ctx)? })
-    }
-
-    fn to_value(&self) -> Value {
-        let mut members = common_members(Self::TYPE, &self.common);
-        members.push(("meta".into(), meta_map_value(&self.meta)));
-        Value::Object(members)
-    }
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
-}
+meta_role!(Snapshot, "Snapshot");
+meta_role!(Timestamp, "Timestamp");
 
 fn common_members(type_name: &str, common: &Common) -> Vec<(String, Value)> {
     vec![
@@ -534,7 +524,13 @@ impl Delegations {
 mod tests {
     use super::*;
 
-    const TARGETS: &str = r#"{"signed":{"_type":"Targets","delegations":{"keys":{},"roles":[{"keyids":null,"name":"targets/a","threshold":1},{"keyids":[],"name":"targets/b","paths":[""],"threshold":1}]},"expires":"2029-12-02T15:29:46.02513138Z","targets":{"\u003cx\u003e":{"custom":{"z":1,"a":"\u0026"},"hashes":{"sha256":"AAAA"},"length":3}},"version":2},"signatures":[{"keyid":"ab","method":"ecdsa","sig":"AAAA"}]}"#;
+    const TARGETS: &str = concat!(
+        r#"{"signed":{"_type":"Targets","delegations":{"keys":{},"roles":[{"keyids":null,"n"#,
+        r#"ame":"targets/a","threshold":1},{"keyids":[],"name":"targets/b","paths":[""],"th"#,
+        r#"reshold":1}]},"expires":"2029-12-02T15:29:46.02513138Z","targets":{"\u003cx\u003"#,
+        r#"e":{"custom":{"z":1,"a":"\u0026"},"hashes":{"sha256":"AAAA"},"length":3}},"versi"#,
+        r#"on":2},"signatures":[{"keyid":"ab","method":"ecdsa","sig":"AAAA"}]}"#,
+    );
 
     #[test]
     fn targets_round_trip_to_the_same_bytes() {

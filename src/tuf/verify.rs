@@ -33,17 +33,29 @@ pub enum VerifyError {
     Metadata { gun: Gun, source: MetadataError },
     #[error("{gun}: {role} is missing from the bundle")]
     Missing { gun: Gun, role: String },
-    #[error("{gun}: {role}: valid signatures from {valid} key(s) do not meet the threshold of {threshold}")]
+    #[error(
+        "{gun}: {role}: valid signatures from {valid} key(s) do not meet the threshold of \
+         {threshold}"
+    )]
     Threshold { gun: Gun, role: String, valid: usize, threshold: i64 },
     #[error("{gun}: {role}: key ID {claimed} does not match its key content ({actual})")]
     KeyIdMismatch { gun: Gun, role: String, claimed: String, actual: String },
-    #[error("{gun}: {role} expired at {expires}; pull fresh metadata, or pass --allow-expired to recover an expired repository")]
+    #[error(
+        "{gun}: {role} expired at {expires}; pull fresh metadata, or pass --allow-expired to \
+         recover an expired repository"
+    )]
     Expired { gun: Gun, role: String, expires: String },
-    #[error("{gun}: {role} version {found} is lower than version {trusted} this home already trusts (rollback)")]
+    #[error(
+        "{gun}: {role} version {found} is lower than version {trusted} this home already trusts \
+         (rollback)"
+    )]
     Rollback { gun: Gun, role: String, trusted: i64, found: i64 },
     #[error("{gun}: {role} version {version} differs from the version {version} this home trusts")]
     SameVersionChanged { gun: Gun, role: String, version: i64 },
-    #[error("{gun}: {role} does not match the {alg} hash or length that {listed_by} lists for it (mix-and-match)")]
+    #[error(
+        "{gun}: {role} does not match the {alg} hash or length that {listed_by} lists for it \
+         (mix-and-match)"
+    )]
     HashMismatch { gun: Gun, role: String, listed_by: &'static str, alg: String },
     #[error("{gun}: {role} is in the bundle but {listed_by} does not list it")]
     Unlisted { gun: Gun, role: String, listed_by: &'static str },
