@@ -1,0 +1,170 @@
+//! The offline ceremony through the library, without a server: a pull bundle for a new GUN
+//! (server keys made here), import, signer add, export; then the response is checked the
+//! way a Notary server would check it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use airlock::bundle::{self, BundleContents, BundleKind, Limits, RepoFiles};
+use airlock::crypto::{self, SigningKey};
+use airlock::home::Home;
+use airlock::keystore::{FixedPassphrases, KeyClass, KeyStore};
+use airlock::ops;
+use airlock::tuf::cjson;
+use airlock::tuf::metadata::{self, envelope, RoleType, Root, Targets};
+use airlock::tuf::{Gun, RoleName};
+use base64::Engine;
+use time::OffsetDateTime;
+
+const GUN: &str = "example.com/team/app";
+
+fn server_key_json() -> Vec<u8> {
+    // the server's stdlib field order (WIRE.md §2.1); an ed25519 key as the local signer makes
+    let public = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    format!(r#"{{"keytype":"ed25519","keyval":{{"public":"{public}","private":null}}}}"#)
+        .into_bytes()
+}
+
+fn pull_bundle(dir: &Path) -> std::path::PathBuf {
+    let mut repo = RepoFiles::new(Gun::parse(GUN).unwrap(), true);
+    for role in ["timestamp", "snapshot"] {
+        repo.server_keys.insert(RoleName::parse(role).unwrap(), server_key_json());
+    }
+    let contents = BundleContents {
+        kind: BundleKind::Pull,
+        created: OffsetDateTime::now_utc(),
+        answers: None,
+        repos: vec![repo],
+    };
+    let path = dir.join("pull.bundle");
+    bundle::write(&path, &contents).unwrap();
+    path
+}
+
+fn passphrases() -> FixedPassphrases {
+    FixedPassphrases::new()
+        .with(KeyClass::Root, "root-pass")
+        .with(KeyClass::Targets, "targets-pass")
+        .with(KeyClass::Delegation, "deleg-pass")
+}
+
+#[test]
+fn new_repository_ceremony_produces_what_notary_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::open(&dir.path().join("home")).unwrap();
+    let store = KeyStore::with_work_factor(&home.keystore_dir(), 10).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let gun = Gun::parse(GUN).unwrap();
+
+    // import
+    let opts = ops::import::ImportOptions { now, allow_expired: false, pinned_root: None };
+    let report = ops::import::import(&home, &pull_bundle(dir.path()), &opts).unwrap();
+    assert!(report.guns[0].new);
+
+    // signer add with a key made elsewhere
+    let jeff = SigningKey::generate_p256().public_key();
+    let mut p = passphrases();
+    let added =
+        ops::signer::add(&home, &store, "jeff", &[gun.clone()], &[jeff.clone()], now, &mut p)
+            .unwrap();
+    assert!(added[0].initialised);
+
+    // export, in a command of its own: each passphrase asked once
+    let mut p = passphrases();
+    let out = dir.path().join("response.bundle");
+    let exported = ops::export::export(&home, &store, &[gun.clone()], &out, now, &mut p).unwrap();
+    assert_eq!(exported.guns[0].roles, BTreeMap::from([("root".into(), 1), ("targets".into(), 1)]));
+    assert_eq!(p.asked(KeyClass::Root), 1, "root passphrase asked more than once");
+    assert_eq!(p.asked(KeyClass::Targets), 1, "targets passphrase asked more than once");
+
+    // the response, checked as the server would
+    let response = bundle::read(&out, &Limits::default()).unwrap();
+    assert_eq!(response.contents.kind, BundleKind::Response);
+    assert_eq!(response.contents.answers.as_deref(), Some(report.bundle_digest.as_str()));
+    let files = &response.contents.repos[0].metadata;
+    assert_eq!(files.keys().map(|r| r.as_str()).collect::<Vec<_>>(), ["root", "targets"]);
+    let root = metadata::parse::<Root>(&files[&RoleName::root()], "root").unwrap();
+    let targets = metadata::parse::<Targets>(&files[&RoleName::targets()], "targets").unwrap();
+    check_root(&root, &gun, now);
+    check_targets(&targets, &root.signed, &jeff);
+    for (role, bytes) in files {
+        assert_go_stable(role, bytes);
+    }
+
+    // nothing pending, the export is recorded
+    let state = home.require_repo(&gun).unwrap();
+    assert!(state.pending.is_empty());
+    assert_eq!(state.exported.unwrap().bundle_digest, exported.bundle_digest);
+}
+
+fn check_root(root: &metadata::Signed<Root>, gun: &Gun, now: OffsetDateTime) {
+    let r = &root.signed;
+    assert_eq!(r.common.version, 1);
+    for role in ["root", "targets", "snapshot", "timestamp"] {
+        assert_eq!(r.roles[role].threshold, 1);
+        assert_eq!(r.roles[role].keyids.as_ref().unwrap().len(), 1, "{role}");
+    }
+    let root_key = &r.keys[&r.roles["root"].keyids.as_ref().unwrap()[0]];
+    crypto::check_root_certificate(root_key, gun.as_str(), now).unwrap();
+    let sig = &root.signatures[0];
+    assert_eq!(sig.keyid, root_key.id().as_str(), "signature carries the certificate's TUF ID");
+    crypto::verify(root_key, &sig.method, &root.canonical, &sig.sig).unwrap();
+    let ts = &r.keys[&r.roles["timestamp"].keyids.as_ref().unwrap()[0]];
+    assert_eq!(ts.public_bytes(), &[7u8; 32], "the server's timestamp key is listed unchanged");
+}
+
+fn check_targets(targets: &metadata::Signed<Targets>, root: &Root, jeff: &crypto::PublicKey) {
+    assert_eq!(targets.signed.common.version, 1);
+    let d = &targets.signed.delegations;
+    let names: Vec<&str> = d.roles.as_ref().unwrap().iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["targets/jeff", "targets/releases"], "docker's order");
+    for role in d.roles.as_ref().unwrap() {
+        assert_eq!(role.keyids.as_deref(), Some(&[jeff.id()][..]));
+        assert_eq!(role.paths, [""]);
+    }
+    let key = &root.keys[&root.roles["targets"].keyids.as_ref().unwrap()[0]];
+    let sig = &targets.signatures[0];
+    crypto::verify(key, &sig.method, &targets.canonical, &sig.sig).unwrap();
+}
+
+/// Go's struct round trip gives the same bytes (WIRE.md §1.4), and the file is the envelope of
+/// its canonical form.
+fn assert_go_stable(role: &RoleName, bytes: &[u8]) {
+    let rewritten = match role.as_str() {
+        "root" => reencode::<Root>(bytes),
+        _ => reencode::<Targets>(bytes),
+    };
+    assert_eq!(rewritten, bytes, "{role} is not byte-stable");
+    assert!(!bytes.ends_with(b"\n"));
+    assert!(cjson::parse(bytes).is_ok());
+}
+
+fn reencode<T: RoleType>(bytes: &[u8]) -> Vec<u8> {
+    let parsed = metadata::parse::<T>(bytes, "x").unwrap();
+    envelope(&cjson::canonical(&parsed.signed.to_value()), &parsed.signatures)
+}
+
+#[test]
+fn wrong_passphrase_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::open(&dir.path().join("home")).unwrap();
+    let store = KeyStore::with_work_factor(&home.keystore_dir(), 10).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let gun = Gun::parse(GUN).unwrap();
+    let opts = ops::import::ImportOptions { now, allow_expired: false, pinned_root: None };
+    ops::import::import(&home, &pull_bundle(dir.path()), &opts).unwrap();
+    let jeff = SigningKey::generate_p256().public_key();
+    ops::signer::add(&home, &store, "jeff", &[gun.clone()], &[jeff], now, &mut passphrases())
+        .unwrap();
+    let before = home.require_repo(&gun).unwrap();
+
+    let mut wrong =
+        FixedPassphrases::new().with(KeyClass::Root, "nope").with(KeyClass::Targets, "nope");
+    let out = dir.path().join("response.bundle");
+    let err =
+        ops::export::export(&home, &store, &[gun.clone()], &out, now, &mut wrong).unwrap_err();
+    assert!(err.to_string().contains("wrong passphrase"), "{err}");
+    assert!(!out.exists());
+    let after = home.require_repo(&gun).unwrap();
+    assert_eq!(serde_json::to_string(&before).unwrap(), serde_json::to_string(&after).unwrap());
+}
