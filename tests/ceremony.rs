@@ -64,9 +64,16 @@ fn new_repository_ceremony_produces_what_notary_accepts() {
     // signer add with a key made elsewhere
     let jeff = SigningKey::generate_p256().public_key();
     let mut p = passphrases();
-    let added =
-        ops::signer::add(&home, &store, "jeff", &[gun.clone()], &[jeff.clone()], now, &mut p)
-            .unwrap();
+    let added = ops::signer::add(
+        &home,
+        &store,
+        "jeff",
+        std::slice::from_ref(&gun),
+        std::slice::from_ref(&jeff),
+        now,
+        &mut p,
+    )
+    .unwrap();
     assert!(added[0].initialised);
 
     // export, in a command of its own: each passphrase asked once
