@@ -79,7 +79,8 @@ fn new_repository_ceremony_produces_what_notary_accepts() {
     // export, in a command of its own: each passphrase asked once
     let mut p = passphrases();
     let out = dir.path().join("response.bundle");
-    let exported = ops::export::export(&home, &store, &[gun.clone()], &out, now, &mut p).unwrap();
+    let exported =
+        ops::export::export(&home, &store, std::slice::from_ref(&gun), &out, now, &mut p).unwrap();
     assert_eq!(exported.guns[0].roles, BTreeMap::from([("root".into(), 1), ("targets".into(), 1)]));
     assert_eq!(p.asked(KeyClass::Root), 1, "root passphrase asked more than once");
     assert_eq!(p.asked(KeyClass::Targets), 1, "targets passphrase asked more than once");
@@ -161,15 +162,23 @@ fn wrong_passphrase_writes_nothing() {
     let opts = ops::import::ImportOptions { now, allow_expired: false, pinned_root: None };
     ops::import::import(&home, &pull_bundle(dir.path()), &opts).unwrap();
     let jeff = SigningKey::generate_p256().public_key();
-    ops::signer::add(&home, &store, "jeff", &[gun.clone()], &[jeff], now, &mut passphrases())
-        .unwrap();
+    ops::signer::add(
+        &home,
+        &store,
+        "jeff",
+        std::slice::from_ref(&gun),
+        &[jeff],
+        now,
+        &mut passphrases(),
+    )
+    .unwrap();
     let before = home.require_repo(&gun).unwrap();
 
     let mut wrong =
         FixedPassphrases::new().with(KeyClass::Root, "nope").with(KeyClass::Targets, "nope");
     let out = dir.path().join("response.bundle");
-    let err =
-        ops::export::export(&home, &store, &[gun.clone()], &out, now, &mut wrong).unwrap_err();
+    let err = ops::export::export(&home, &store, std::slice::from_ref(&gun), &out, now, &mut wrong)
+        .unwrap_err();
     assert!(err.to_string().contains("wrong passphrase"), "{err}");
     assert!(!out.exists());
     let after = home.require_repo(&gun).unwrap();
