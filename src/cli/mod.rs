@@ -57,6 +57,13 @@ pub enum Command {
     /// Upload a response bundle to a Notary server (online).
     #[cfg(feature = "online")]
     Push(PushArgs),
+    /// Drop a GUN's trusted metadata and pending changes from this home (keys stay).
+    Forget {
+        gun: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Work with bundle files.
     #[command(subcommand)]
     Bundle(BundleCommand),

@@ -132,7 +132,39 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             Ok(())
         }
         Command::Bundle(BundleCommand::Inspect { bundle }) => inspect(cli, bundle),
+        Command::Forget { gun, yes } => {
+            let home = open_home(cli)?;
+            let gun = Gun::parse(gun)?;
+            let state = home.require_repo(&gun)?;
+            if !yes
+                && !confirm(&format!(
+                    "Forget {gun} and its {} pending change(s)?",
+                    state.pending.len()
+                ))?
+            {
+                return Err(OpsError::Usage("not confirmed; nothing changed".into()));
+            }
+            home.forget_repo(&gun)?;
+            eprintln!("Forgot {gun}; its keys stay in the key store");
+            Ok(())
+        }
     }
+}
+
+/// Asks a yes/no question on the terminal; without one, the answer is no (use --yes).
+fn confirm(question: &str) -> Result<bool, OpsError> {
+    use std::io::IsTerminal;
+    if !io::stdin().is_terminal() {
+        return Err(OpsError::Usage(format!(
+            "{question} Pass --yes to confirm without a terminal"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    io::stdin()
+        .read_line(&mut answer)
+        .map_err(|source| OpsError::Io { path: "<stdin>".into(), source })?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 pub(super) fn home_dir(cli: &Cli) -> Result<PathBuf, OpsError> {

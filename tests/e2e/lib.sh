@@ -67,6 +67,8 @@ bad_input_checks() {
   expect_fail 2 "127.0.0.1:9" "${A[@]}" pull "$GUN" --server http://127.0.0.1:9 -o "$WORK/F.tar.zst"
   expect_fail 2 "https needs --tlscacert" "${A[@]}" pull "$GUN" --server https://127.0.0.1:9 -o "$WORK/F.tar.zst"
 
+  expect_fail 2 "Pass --yes" "${A[@]}" forget "$GUN"
+
   # A wrong passphrase: stage a change (which needs none), then export with a wrong one.
   "${A[@]}" signer add carol "$GUN" --key "$WORK/jeff.pub" 2>/dev/null
   expect_fail 1 "wrong passphrase" env AIRLOCK_TARGETS_PASSPHRASE=wrong "${A[@]}" export "$GUN" -o "$WORK/E.tar.zst"
