@@ -9,7 +9,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 AIRLOCK=${1:-}
 if [ -z "$AIRLOCK" ]; then
-  (cd "$ROOT" && cargo build --quiet --no-default-features)
+  echo "Building the offline signer (the first build takes a few minutes)..." >&2
+  (cd "$ROOT" && cargo build --no-default-features)
   AIRLOCK=$ROOT/target/debug/airlock
 fi
 AIRLOCK=$(realpath "$AIRLOCK")
@@ -58,4 +59,5 @@ say "6. Sign and export the response bundle"
 "$AIRLOCK" export "$GUN" -o "$WORK/response.tar.zst"
 "$AIRLOCK" bundle inspect "$WORK/response.tar.zst"
 
-say "Done. On the online side: airlock push response.tar.zst --server https://notary.example"
+say "Done. In a real ceremony the response bundle crosses back and the online side runs" \
+  "\`airlock push response.tar.zst --server URL\`. This demo's home and bundles are removed now."

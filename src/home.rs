@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -36,6 +37,11 @@ pub enum HomeError {
          GUN and import again"
     )]
     Corrupt { path: PathBuf, why: String },
+    #[error(
+        "{path} is not an airlock home; check --home / AIRLOCK_HOME, or start one with \
+         `airlock import` or `airlock key generate`"
+    )]
+    NoHome { path: PathBuf },
     #[error("{gun} is not in this home; import a pull bundle that carries it first")]
     UnknownGun { gun: Gun },
 }
@@ -137,6 +143,15 @@ pub struct Home {
 }
 
 impl Home {
+    /// Opens an existing home, for commands that only read or change what is there: a
+    /// mistyped `--home` is an error, not a new empty home.
+    pub fn open_existing(dir: &Path) -> Result<Home, HomeError> {
+        if !dir.join("repos").is_dir() {
+            return Err(HomeError::NoHome { path: dir.to_path_buf() });
+        }
+        Home::open(dir)
+    }
+
     /// Opens (creating if needed) the home at `dir` and takes its lock, waiting for another
     /// airlock process that holds it.
     pub fn open(dir: &Path) -> Result<Home, HomeError> {
@@ -148,6 +163,7 @@ impl Home {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(fsutil::PRIVATE_FILE_MODE)
             .open(&lock_path)
             .map_err(io_err)?;
         if !FileExt::try_lock_exclusive(&lock).map_err(io_err)? {

@@ -19,7 +19,7 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
         let msg = format!("{} already exists; choose another -o file", args.output.display());
         return Err(OpsError::Usage(msg));
     }
-    let guns: Vec<Gun> = args.guns.iter().map(|g| Gun::parse(g)).collect::<Result<_, _>>()?;
+    let guns = super::run::parse_guns(&args.guns)?;
     let client = client(&args.server)?;
 
     let mut repos = Vec::new();
@@ -50,6 +50,8 @@ struct PushResult {
     gun: String,
     roles: Vec<String>,
     ok: bool,
+    /// The server answered and refused (as opposed to not being reached).
+    refused: bool,
     error: Option<String>,
 }
 
@@ -94,8 +96,12 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
                 );
                 Err(e)
             }
+            Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+                eprintln!("Pushed {}: REFUSED by the server: {e}", repo.gun);
+                Err(e)
+            }
             Err(e) => {
-                eprintln!("Pushed {}: REFUSED: {e}", repo.gun);
+                eprintln!("Pushed {}: FAILED: {e}", repo.gun);
                 Err(e)
             }
             Ok(()) => {
@@ -103,17 +109,26 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
                 Ok(())
             }
         };
+        let refused = outcome.as_ref().err().and_then(|e| e.status()).is_some_and(|s| s < 500);
         let error = outcome.err().map(|e| e.to_string());
-        results.push(PushResult { gun: repo.gun.to_string(), roles, ok: error.is_none(), error });
+        let gun = repo.gun.to_string();
+        results.push(PushResult { gun, roles, ok: error.is_none(), refused, error });
     }
 
     if cli.json {
         print_json(&results)?;
     }
     let failed = results.iter().filter(|r| !r.ok).count();
-    if failed > 0 {
-        let msg = format!("{failed} of {} repositories were not accepted", results.len());
+    if failed == 0 {
+        return Ok(());
+    }
+    let msg = format!(
+        "{failed} of {} repositories were not accepted (see above); pushing the same bundle \
+         again is harmless once the cause is fixed",
+        results.len()
+    );
+    if results.iter().any(|r| r.refused) {
         return Err(OpsError::Remote(msg));
     }
-    Ok(())
+    Err(OpsError::Online(msg))
 }

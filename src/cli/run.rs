@@ -78,11 +78,11 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             Ok(())
         }
         Command::Key(KeyCommand::List) => {
-            let home = open_home(cli)?;
+            let home = open_existing_home(cli)?;
             key_list(cli, &keystore(&home)?)
         }
         Command::Signer(SignerCommand::Add { name, guns, keys }) => {
-            let home = open_home(cli)?;
+            let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
             let guns = parse_guns(guns)?;
             let keys = ops::signer::read_keys(keys)?;
@@ -107,15 +107,15 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             Ok(())
         }
         Command::Delegation(DelegationCommand::List { gun }) => {
-            let home = open_home(cli)?;
+            let home = open_existing_home(cli)?;
             delegation_list(cli, &home, &Gun::parse(gun)?, now)
         }
         Command::Status(args) => {
-            let home = open_home(cli)?;
+            let home = open_existing_home(cli)?;
             status(cli, &home, &args.guns)
         }
         Command::Export(args) => {
-            let home = open_home(cli)?;
+            let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
             let guns = parse_guns(&args.guns)?;
             let report =
@@ -133,7 +133,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
         }
         Command::Bundle(BundleCommand::Inspect { bundle }) => inspect(cli, bundle),
         Command::Forget { gun, yes } => {
-            let home = open_home(cli)?;
+            let home = open_existing_home(cli)?;
             let gun = Gun::parse(gun)?;
             let state = home.require_repo(&gun)?;
             if !yes
@@ -176,16 +176,30 @@ pub(super) fn home_dir(cli: &Cli) -> Result<PathBuf, OpsError> {
     Ok(PathBuf::from(home).join(".airlock"))
 }
 
+/// Opens the home, creating it: for commands that bring something into it.
 fn open_home(cli: &Cli) -> Result<Home, OpsError> {
     Ok(Home::open(&home_dir(cli)?)?)
+}
+
+/// Opens a home that must exist already.
+fn open_existing_home(cli: &Cli) -> Result<Home, OpsError> {
+    Ok(Home::open_existing(&home_dir(cli)?)?)
 }
 
 fn keystore(home: &Home) -> Result<KeyStore, OpsError> {
     Ok(KeyStore::open(&home.keystore_dir())?)
 }
 
-fn parse_guns(guns: &[String]) -> Result<Vec<Gun>, OpsError> {
-    guns.iter().map(|g| Gun::parse(g).map_err(Into::into)).collect()
+pub(super) fn parse_guns(guns: &[String]) -> Result<Vec<Gun>, OpsError> {
+    let mut out: Vec<Gun> = Vec::with_capacity(guns.len());
+    for g in guns {
+        let gun = Gun::parse(g)?;
+        if out.contains(&gun) {
+            return Err(OpsError::Usage(format!("GUN {gun} is given twice")));
+        }
+        out.push(gun);
+    }
+    Ok(out)
 }
 
 pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), OpsError> {
@@ -198,11 +212,26 @@ fn stdout_err(source: io::Error) -> OpsError {
 
 fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), OpsError> {
     for g in &report.guns {
+        if let Some(digest) = &g.discarded_export {
+            eprintln!(
+                "{}: WARNING: the server never accepted response {digest}, which initialised \
+                 this repository; it is discarded. Stage the changes again (signer add) and \
+                 export a new response",
+                g.gun
+            );
+        }
         if g.new {
             eprintln!("{}: no trust data on the server yet; ready to be initialised", g.gun);
             continue;
         }
         if let Some(ids) = &g.trusted_on_first_use {
+            let ids: Vec<String> = ids
+                .iter()
+                .map(|k| match &k.canonical_id {
+                    Some(c) if *c != k.key_id => format!("{} (canonical {c})", k.key_id),
+                    _ => k.key_id.clone(),
+                })
+                .collect();
             eprintln!("{}: first sight, trusting root key {} on first use", g.gun, ids.join(", "));
             eprintln!(
                 "  compare it with the key ID your repository owners published, or \

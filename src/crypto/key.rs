@@ -217,6 +217,24 @@ impl PublicKey {
         Ok(pem)
     }
 
+    /// Checks that the key content is a usable key of its declared type: a valid Ed25519
+    /// point, a Go-canonical SPKI, or a readable certificate. Used on keys that arrive from
+    /// the server before they are copied into a root.
+    pub fn check(&self) -> Result<(), CryptoError> {
+        if self.keytype != KeyType::Ed25519 {
+            return self.leaf_key().map(|_| ());
+        }
+        let bytes: [u8; 32] = self.public.as_slice().try_into().map_err(|_| {
+            CryptoError::UnsupportedKey(format!(
+                "an ed25519 key is 32 bytes, this one {}",
+                self.public.len()
+            ))
+        })?;
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map(|_| ())
+            .map_err(|_| CryptoError::UnsupportedKey("not a valid ed25519 point".into()))
+    }
+
     /// A short human description: `ecdsa P-256`, `rsa 2048`, `ed25519`,
     /// `ecdsa-x509 P-256 CN=example.com/app`.
     pub fn describe(&self) -> String {

@@ -22,7 +22,7 @@ pub enum KeyStoreError {
     InvalidRecord { key_id: String, reason: &'static str },
 
     /// `add` was asked to store a key ID that the store already holds.
-    #[error("key {key_id} is already in the key store; remove it first to replace it")]
+    #[error("key {key_id} is already in the key store; nothing to do")]
     DuplicateKey { key_id: String },
 
     /// The store holds no record for this key ID.
@@ -131,5 +131,13 @@ impl KeyStoreError {
     /// Builds a [`KeyStoreError::Corrupt`].
     pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         KeyStoreError::Corrupt { path: path.into(), reason: reason.into() }
+    }
+}
+
+impl KeyStoreError {
+    /// True when a passphrase could not be had at all (no terminal, no variable): the command
+    /// could not run, as opposed to a passphrase or file being wrong.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, KeyStoreError::PassphraseUnavailable { .. } | KeyStoreError::Terminal { .. })
     }
 }

@@ -276,6 +276,20 @@ impl KeyStore {
         self.add_returning_identity(record, private_pkcs8_der, p).map(|_| ())
     }
 
+    /// Creates the class identity if it does not exist yet (asking for a new passphrase), so a
+    /// command that stores keys of several classes can get every passphrase before it stores
+    /// anything.
+    pub fn ensure_identity(
+        &self,
+        class: KeyClass,
+        p: &mut dyn PassphraseProvider,
+    ) -> Result<(), KeyStoreError> {
+        if self.read_recipient(class)?.is_none() {
+            self.create_identity(class, p)?;
+        }
+        Ok(())
+    }
+
     /// Removes a key (its record, then its private key file).
     pub fn remove(&self, key_id: &str) -> Result<(), KeyStoreError> {
         validate_key_id(key_id)?;

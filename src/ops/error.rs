@@ -60,6 +60,7 @@ impl OpsError {
                 false
             }
             OpsError::Bundle { source, .. } => !io(source),
+            OpsError::KeyStore(e) => !e.is_unavailable(),
             _ => true,
         }
     }

@@ -120,8 +120,8 @@ fn sign_gun(
         let listed = listed_keys(&root.signed, "targets");
         let signers = role_keys(unlocked, &listed, passphrases)?;
         if signers.is_empty() {
-            let why = "this home holds no private key for the targets role; load it \
-                       (`airlock key load`) or rotate the targets key"
+            let why = "this home holds no private key for the targets role; load it with \
+                       `airlock key load FILE` (notary keeps it in <trust dir>/private)"
                 .to_string();
             return Err(OpsError::Refused { gun, why });
         }

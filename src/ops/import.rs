@@ -29,13 +29,16 @@ pub struct GunReport {
     pub gun: String,
     /// The server had no trust data: the GUN awaits initialisation.
     pub new: bool,
-    /// Set when the root was accepted on first use: its TUF and canonical key IDs.
-    pub trusted_on_first_use: Option<Vec<String>>,
+    /// Set when the root was accepted on first use: its keys' TUF and canonical IDs.
+    pub trusted_on_first_use: Option<Vec<RootKeyIds>>,
     pub versions: BTreeMap<String, i64>,
     /// Delegations that failed verification, with why.
     pub invalid_roles: BTreeMap<String, String>,
     /// True when the server now holds what this home exported earlier.
     pub export_confirmed: bool,
+    /// A response this home exported to initialise the repository, which the server never
+    /// accepted (it still has no trust data): its digest. The repository starts over.
+    pub discarded_export: Option<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -45,6 +48,11 @@ pub struct ImportReport {
 }
 
 pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportReport, OpsError> {
+    if let Some(pin) = opts.pinned_root {
+        KeyId::parse(pin).map_err(|_| {
+            OpsError::Usage(format!("--root-keyid {pin:?} is not a key ID (64 lower-case hex)"))
+        })?;
+    }
     let bundle = bundle::read(path, &Limits::default()).map_err(OpsError::bundle(path))?;
     if bundle.contents.kind != BundleKind::Pull {
         return Err(OpsError::Usage(format!(
@@ -84,9 +92,11 @@ fn verify_one(
         versions: BTreeMap::new(),
         invalid_roles: BTreeMap::new(),
         export_confirmed: false,
+        discarded_export: None,
     };
 
     if repo.new {
+        report.discarded_export = discard_unaccepted_export(&mut state);
         if let Some(root) = state.trusted.get("root") {
             let version = metadata::parse::<Root>(&root.0, "root")?.signed.common.version;
             let why = format!(
@@ -188,19 +198,61 @@ fn export_confirmed(state: &RepoState, report: &GunReport) -> bool {
     })
 }
 
-fn root_key_ids(root: &Root) -> Vec<String> {
+/// A repository this home initialised but whose response the server never accepted: the
+/// server keys of that root are stale (each pull of a new GUN makes new ones), so the export
+/// and anything staged on it are dropped and the repository is initialised afresh.
+fn discard_unaccepted_export(state: &mut RepoState) -> Option<String> {
+    let exported = state.exported.take_if(|e| e.files.contains_key("root"))?;
+    state.pending.clear();
+    Some(exported.bundle_digest)
+}
+
+/// A root key's two IDs (WIRE.md §2.3): the certificate's, which `docker trust inspect`
+/// shows, and the bare key's, which `notary key list` shows.
+#[derive(Debug, serde::Serialize)]
+pub struct RootKeyIds {
+    pub key_id: String,
+    pub canonical_id: Option<String>,
+}
+
+fn root_key_ids(root: &Root) -> Vec<RootKeyIds> {
     let ids = root.roles.get("root").and_then(|r| r.keyids.clone()).unwrap_or_default();
-    let describe = |id: &KeyId| match root.keys.get(id).map(PublicKey::canonical_id) {
-        Some(Ok(canonical)) if canonical != *id => format!("{id} (canonical {canonical})"),
-        _ => id.to_string(),
+    let describe = |id: &KeyId| RootKeyIds {
+        key_id: id.to_string(),
+        canonical_id: root
+            .keys
+            .get(id)
+            .and_then(|k| PublicKey::canonical_id(k).ok())
+            .map(|c| c.to_string()),
     };
     ids.iter().map(describe).collect()
 }
 
-/// Server keys must parse as key objects: a new root copies them unchanged.
+/// Server keys must be usable keys (a new root copies them unchanged), and for an existing
+/// repository the ones root lists for that role.
 fn check_server_keys(gun: &Gun, repo: &RepoFiles) -> Result<(), OpsError> {
+    let root = match repo.metadata.get(&crate::tuf::RoleName::root()) {
+        Some(bytes) => Some(metadata::parse::<Root>(bytes, "root")?.signed),
+        None => None,
+    };
     for (role, bytes) in &repo.server_keys {
-        parse_server_key(bytes, role.as_str())?;
+        let key = parse_server_key(bytes, role.as_str())?;
+        key.check().map_err(|e| OpsError::Refused {
+            gun: gun.clone(),
+            why: format!("the server's {role} key is not usable: {e}; pull again"),
+        })?;
+        let listed = root.as_ref().map(|r| {
+            let ids = r.roles.get(role.as_str()).and_then(|k| k.keyids.clone());
+            ids.unwrap_or_default().contains(&key.id())
+        });
+        if listed == Some(false) {
+            let why = format!(
+                "the server's {role} key {} is not the one root lists for {role}; the bundle \
+                 does not describe one consistent repository, pull again",
+                key.id()
+            );
+            return Err(OpsError::Refused { gun: gun.clone(), why });
+        }
     }
     if repo.new && !repo.server_keys.keys().any(|r| r.as_str() == "timestamp") {
         let why = "the bundle records a new repository without the server's timestamp key; \

@@ -43,14 +43,23 @@ pub fn generate(
     }
 
     let key = SigningKey::generate_p256();
-    let public = key.public_key();
-    let key_id = store_key(store, &key, name, None, now, passphrases)?;
-
-    let pem = public
+    let pem = key
+        .public_key()
         .to_public_pem()
         .map_err(|source| OpsError::Key { path: pub_path.clone(), source })?;
+
+    // The public file is claimed first, so a bad --dir stores no key; if storing the key
+    // fails, the file goes again.
     let io_err = |source| OpsError::Io { path: pub_path.clone(), source };
     let mut file = fsutil::create_new(&pub_path, 0o644).map_err(io_err)?;
+    let key_id = match store_key(store, &key, name, None, now, passphrases) {
+        Ok(id) => id,
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(&pub_path);
+            return Err(e);
+        }
+    };
     std::io::Write::write_all(&mut file, pem.as_bytes()).map_err(io_err)?;
     file.sync_all().map_err(io_err)?;
 
@@ -156,7 +165,9 @@ pub fn load(
             crate::tuf::RoleName::for_signer(name)?;
             name.to_string()
         }
-        (None, Some(role)) => role,
+        (None, Some(role)) => loadable_role(&role).map_err(|why| {
+            OpsError::Usage(format!("{}: role header {role:?}: {why}", path.display()))
+        })?,
         (None, None) => {
             let msg = format!("{}: the file names no role; give --name SIGNER", path.display());
             return Err(OpsError::Usage(msg));
@@ -173,6 +184,19 @@ pub fn load(
 
     let key_id = store_key(store, &loaded.key, &role, gun.as_ref(), now, passphrases)?;
     Ok(Loaded { key_id: key_id.to_string(), role, gun: gun.map(|g| g.to_string()) })
+}
+
+/// The roles a loaded key may have: root, targets, snapshot, or a signer (`jeff`, or
+/// `targets/jeff` as notary names delegation keys).
+fn loadable_role(role: &str) -> Result<String, String> {
+    if matches!(role, "root" | "targets" | "snapshot") {
+        return Ok(role.to_string());
+    }
+    let name = role.strip_prefix("targets/").unwrap_or(role);
+    match crate::tuf::RoleName::for_signer(name) {
+        Ok(_) => Ok(name.to_string()),
+        Err(e) => Err(format!("{e}; give --name SIGNER")),
+    }
 }
 
 /// The passphrase of a key file being imported: `AIRLOCK_IMPORT_PASSPHRASE`, else the

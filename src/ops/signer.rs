@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::change::{Change, KeyJson};
 use crate::crypto::{self, PublicKey, SigningKey};
 use crate::home::{Home, RepoState};
-use crate::keystore::{KeyStore, PassphraseProvider};
+use crate::keystore::{KeyClass, KeyStore, PassphraseProvider};
 use crate::ops::keys::store_key;
 use crate::ops::{import, repo, OpsError};
 use crate::tuf::{Gun, RoleName};
@@ -26,15 +26,20 @@ pub fn read_keys(files: &[PathBuf]) -> Result<Vec<PublicKey>, OpsError> {
     if files.is_empty() {
         return Err(OpsError::Usage("give at least one --key FILE".into()));
     }
-    files
-        .iter()
-        .map(|path| {
-            let text = std::fs::read(path)
-                .map_err(|source| OpsError::Io { path: path.clone(), source })?;
-            crypto::parse_public_pem(&text)
-                .map_err(|source| OpsError::Key { path: path.clone(), source })
-        })
-        .collect()
+    files.iter().map(read_key).collect()
+}
+
+/// A signer's key file; a certificate is checked as Notary checks it when it is added
+/// (expiry, SHA-1, RSA size; WIRE.md §4.3).
+fn read_key(path: &PathBuf) -> Result<PublicKey, OpsError> {
+    let text = std::fs::read(path).map_err(|source| OpsError::Io { path: path.clone(), source })?;
+    let key_err = |source| OpsError::Key { path: path.clone(), source };
+    let key = crypto::parse_public_pem(&text).map_err(key_err)?;
+    if key.keytype().is_x509() {
+        let now = OffsetDateTime::now_utc();
+        crypto::check_delegation_certificate(&key, now, true).map_err(key_err)?;
+    }
+    Ok(key)
 }
 
 pub fn add(
@@ -47,11 +52,6 @@ pub fn add(
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<Vec<SignerAdded>, OpsError> {
     let role = RoleName::for_signer(name)?;
-    if role == RoleName::releases() {
-        return Err(OpsError::Usage(
-            "\"releases\" is not a signer name; it is the role every signer is added to".into(),
-        ));
-    }
     let mut states = Vec::new();
     for gun in guns {
         states.push(home.require_repo(gun)?);
@@ -116,6 +116,10 @@ fn init_change(
     };
     let timestamp_key = server_key("timestamp")?;
     let snapshot_key = server_key("snapshot")?;
+
+    // Every passphrase first, so a missing one stores no key at all.
+    store.ensure_identity(KeyClass::Root, passphrases)?;
+    store.ensure_identity(KeyClass::Targets, passphrases)?;
 
     let root_key = SigningKey::generate_p256();
     let certificate = crypto::root_certificate(&root_key, gun.as_str(), now)?;

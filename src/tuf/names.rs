@@ -94,8 +94,15 @@ impl RoleName {
     /// The delegation role `targets/<name>` for a signer name, as `docker trust signer add`
     /// makes it.
     pub fn for_signer(name: &str) -> Result<RoleName, NameError> {
+        let bad = |why| Err(NameError::Role(name.to_string(), why));
         if name.contains('/') {
-            return Err(NameError::Role(name.to_string(), "a signer name has no '/'"));
+            return bad("a signer name has no '/'");
+        }
+        if !name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+            return bad("a signer name starts with a lower-case letter or a digit");
+        }
+        if matches!(name, "root" | "targets" | "snapshot" | "timestamp" | "releases") {
+            return bad("that name is reserved for a Notary role");
         }
         RoleName::parse(&format!("targets/{name}"))
     }
@@ -177,6 +184,9 @@ mod tests {
         assert_eq!(r.parent().unwrap().as_str(), "targets/a");
         assert_eq!(RoleName::releases().parent().unwrap().as_str(), "targets");
         assert!(RoleName::root().parent().is_none());
-        assert!(RoleName::for_signer("a/b").is_err());
+        for bad in ["a/b", "-x", "_x", "releases", "root", "targets", "", "A"] {
+            assert!(RoleName::for_signer(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(RoleName::for_signer("jeff-2").unwrap().as_str(), "targets/jeff-2");
     }
 }

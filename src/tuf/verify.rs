@@ -65,6 +65,13 @@ pub enum VerifyError {
     RootChain { gun: Gun, trusted: i64, found: i64, why: String },
     #[error("{gun}: root key {key_id}: {source}")]
     RootCertificate { gun: Gun, key_id: String, source: CryptoError },
+    #[error(
+        "{gun}: the server's root version {version} is not the root this home trusts: the \
+         repository was replaced or the server is lying. Do not sign for it. If it was \
+         re-created on purpose, verify the new root key with its owners, then `airlock forget \
+         {gun}` and import again"
+    )]
+    RootReplaced { gun: Gun, version: i64 },
     #[error("{gun}: the root is not signed by the pinned root key {pinned}")]
     PinMismatch { gun: Gun, pinned: String },
 }
@@ -195,17 +202,13 @@ impl Verifier<'_> {
         previous: Option<&Previous>,
     ) -> Result<(Signed<Root>, bool), VerifyError> {
         let current: Signed<Root> = self.parse_role(files, "root")?;
-        let first_use = match previous {
-            None => {
-                self.check_self_signed(&current)?;
-                self.check_pin(&current)?;
-                self.opts.pinned_root.is_none()
-            }
-            Some(prev) => {
-                self.check_chain(prev.root, &current, files)?;
-                false
-            }
-        };
+        match previous {
+            None => self.check_self_signed(&current)?,
+            Some(prev) => self.check_chain(prev.root, &current, files)?,
+        }
+        // A pin holds whenever it is given, not only on first sight.
+        self.check_pin(&current)?;
+        let first_use = previous.is_none() && self.opts.pinned_root.is_none();
         self.check_root_certificates(&current.signed)?;
         self.check_expiry("root", &current.signed)?;
         Ok((current, first_use))
@@ -255,8 +258,7 @@ impl Verifier<'_> {
         }
         if to == from {
             if trusted.bytes != current.bytes {
-                let (gun, role) = (self.gun.clone(), "root".to_string());
-                return Err(VerifyError::SameVersionChanged { gun, role, version: to });
+                return Err(VerifyError::RootReplaced { gun: self.gun.clone(), version: to });
             }
             return Ok(());
         }
@@ -276,12 +278,13 @@ impl Verifier<'_> {
                 return Err(chain_err(format!("the file for version {version} says otherwise")));
             }
             let prev_role = self.role_keys(&prev.signed, "root")?;
-            self.check_threshold(
-                "root (by the previous root)",
-                &next,
-                &prev.signed.keys,
-                prev_role,
-            )?;
+            self.check_threshold("root", &next, &prev.signed.keys, prev_role).map_err(|_| {
+                chain_err(format!(
+                    "version {version} is not signed by the keys of root version {}: no holder \
+                     of the trusted root key approved it; do not sign for this repository",
+                    version - 1
+                ))
+            })?;
             self.check_self_signed(&next)?;
             prev = next;
         }

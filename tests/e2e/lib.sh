@@ -60,6 +60,13 @@ bad_input_checks() {
 
   expect_fail 1 "role name\|signer" "${A[@]}" key generate "bad/name" --dir "$WORK"
   expect_fail 2 "already exists" "${A[@]}" key generate ben --dir "$WORK"
+  expect_fail 2 "No such file" "${A[@]}" key generate dave --dir "$WORK/no/such/dir"
+  expect_fail 1 "reserved" "${A[@]}" key generate releases --dir "$WORK"
+  expect_fail 2 "given twice" "${A[@]}" signer add zed "$GUN" "$GUN" --key "$WORK/jeff.pub"
+  expect_fail 2 "not a key ID" "${A[@]}" import --root-keyid nope "$WORK/C.tar.zst"
+  expect_fail 1 "pinned root key" "${A[@]}" import --root-keyid "$(printf '0%.0s' {1..64})" "$WORK/C.tar.zst"
+  expect_fail 2 "not an airlock home" "$AIRLOCK" --home "$WORK/typo-home" status
+  [ ! -e "$WORK/typo-home" ] || fail "status created a home"
   expect_fail 1 "no PEM block\|private key" "${A[@]}" key load "$WORK/garbage.tar.zst" --name x
   expect_fail 1 "bundle" "${A[@]}" bundle inspect "$WORK/garbage.tar.zst"
   expect_fail 2 "pull bundle" "${A[@]}" push "$WORK/A.tar.zst" --server "$NOTARY_URL"

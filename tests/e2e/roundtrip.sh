@@ -129,7 +129,23 @@ cat push-conflict.txt >&2
 [ "$rc" = 1 ] || fail "a conflicting push exited $rc, expected 1"
 grep -q "the server moved on" push-conflict.txt || fail "a conflicting push does not say why"
 
-step "8. bad input changes nothing"
+step "8. an initialising export that never reached the server is discarded on the next pull"
+GUN3=example.com/team/unpushed
+"$AIRLOCK" pull "$GUN3" --server "$NOTARY_URL" -o U1.tar.zst
+offline "$AIRLOCK" --home "$OFFLINE_HOME" import U1.tar.zst
+offline "$AIRLOCK" --home "$OFFLINE_HOME" signer add jeff "$GUN3" --key jeff.pub
+offline "$AIRLOCK" --home "$OFFLINE_HOME" export "$GUN3" -o U1r.tar.zst
+# (U1r is lost, never pushed) the server still has nothing; a new pull makes new server keys
+"$AIRLOCK" pull "$GUN3" --server "$NOTARY_URL" -o U2.tar.zst
+offline "$AIRLOCK" --home "$OFFLINE_HOME" import U2.tar.zst 2>import-U2.txt
+cat import-U2.txt >&2
+grep -q "never accepted response" import-U2.txt || fail "the stale export was not reported"
+offline "$AIRLOCK" --home "$OFFLINE_HOME" signer add jeff "$GUN3" --key jeff.pub
+offline "$AIRLOCK" --home "$OFFLINE_HOME" export "$GUN3" -o U2r.tar.zst
+"$AIRLOCK" push U2r.tar.zst --server "$NOTARY_URL"
+"${N3[@]}" delegation list "$GUN3" </dev/null | grep -q "^targets/jeff " || fail "GUN3 unreadable"
+
+step "9. bad input changes nothing"
 bad_input_checks
 
 echo "roundtrip: all steps passed"
