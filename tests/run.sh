@@ -33,6 +33,12 @@ LOG=$(mktemp); trap 'rm -f "$LOG"' EXIT
 section "cargo test (offline build)"
 cargo test --no-default-features 2>&1 | tee -a "$LOG"
 
+section "the offline binary has no pull or push"
+cargo build --quiet --no-default-features
+rc=0; target/debug/airlock pull example.com/x -o /dev/null 2>"$LOG.err" || rc=$?
+[ "$rc" = 2 ] && grep -q "offline build" "$LOG.err" || { cat "$LOG.err"; echo "offline pull: rc $rc" >&2; exit 1; }
+rm -f "$LOG.err"
+
 section "cargo test (with the online feature, real notary-server)"
 cargo test 2>&1 | tee -a "$LOG"
 

@@ -57,6 +57,20 @@ pub enum Command {
     /// Upload a response bundle to a Notary server (online).
     #[cfg(feature = "online")]
     Push(PushArgs),
+    /// Not in this build: the offline signer has no network code.
+    #[cfg(not(feature = "online"))]
+    #[command(hide = true)]
+    Pull {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Not in this build: the offline signer has no network code.
+    #[cfg(not(feature = "online"))]
+    #[command(hide = true)]
+    Push {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Drop a GUN's trusted metadata and pending changes from this home (keys stay).
     Forget {
         gun: String,

@@ -21,8 +21,13 @@ pub fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            let code = if e.is_refusal() { 1 } else { 2 };
             eprintln!("airlock: error: {e}");
-            ExitCode::from(if e.is_refusal() { 1 } else { 2 })
+            if cli.json {
+                // Machines get the failure on stdout too, in the same envelope as data.
+                let _ = json(&serde_json::json!({"error": e.to_string(), "exit_code": code}));
+            }
+            ExitCode::from(code)
         }
     }
 }
@@ -34,7 +39,15 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
         Command::Pull(args) => super::online::pull(cli, args, now),
         #[cfg(feature = "online")]
         Command::Push(args) => super::online::push(cli, args),
+        #[cfg(not(feature = "online"))]
+        Command::Pull { .. } | Command::Push { .. } => Err(OpsError::Usage(
+            "this is the offline build of airlock: it has no network code. Run pull and push \
+             with the online build on the networked machine"
+                .into(),
+        )),
         Command::Import(args) => {
+            let dir = home_dir(cli)?;
+            let new_home = !dir.exists();
             let home = open_home(cli)?;
             let opts = ops::import::ImportOptions {
                 now,
@@ -44,7 +57,17 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             if args.allow_expired {
                 eprintln!("airlock: WARNING: --allow-expired: expired metadata is accepted");
             }
-            let report = ops::import::import(&home, &args.bundle, &opts)?;
+            let report = match ops::import::import(&home, &args.bundle, &opts) {
+                Ok(report) => report,
+                Err(e) => {
+                    if new_home {
+                        // A failed first import leaves no empty home behind.
+                        drop(home);
+                        remove_empty_home(&dir);
+                    }
+                    return Err(e);
+                }
+            };
             print_import(cli, &report)
         }
         Command::Key(KeyCommand::Generate { name, dir }) => {
@@ -174,6 +197,13 @@ pub(super) fn home_dir(cli: &Cli) -> Result<PathBuf, OpsError> {
     let home = std::env::var_os("HOME")
         .ok_or_else(|| OpsError::Usage("set --home or AIRLOCK_HOME (HOME is not set)".into()))?;
     Ok(PathBuf::from(home).join(".airlock"))
+}
+
+/// Removes a home this command created and left empty (the lock and an empty `repos`).
+fn remove_empty_home(dir: &Path) {
+    let _ = std::fs::remove_dir(dir.join("repos"));
+    let _ = std::fs::remove_file(dir.join("lock"));
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// Opens the home, creating it: for commands that bring something into it.

@@ -67,6 +67,8 @@ bad_input_checks() {
   expect_fail 1 "pinned root key" "${A[@]}" import --root-keyid "$(printf '0%.0s' {1..64})" "$WORK/C.tar.zst"
   expect_fail 2 "not an airlock home" "$AIRLOCK" --home "$WORK/typo-home" status
   [ ! -e "$WORK/typo-home" ] || fail "status created a home"
+  "$AIRLOCK" --home "$WORK/fresh-home" import "$WORK/garbage.tar.zst" 2>/dev/null && fail "garbage imported"
+  [ ! -e "$WORK/fresh-home" ] || fail "a failed first import left a home behind"
   expect_fail 1 "no PEM block\|private key" "${A[@]}" key load "$WORK/garbage.tar.zst" --name x
   expect_fail 1 "bundle" "${A[@]}" bundle inspect "$WORK/garbage.tar.zst"
   expect_fail 2 "pull bundle" "${A[@]}" push "$WORK/A.tar.zst" --server "$NOTARY_URL"
