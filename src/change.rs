@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::crypto::{KeyType, PublicKey};
+use crate::crypto::{KeyId, KeyType, PublicKey};
 use crate::tuf::gotime::{ROOT_LIFETIME_DAYS, TARGETS_LIFETIME_DAYS};
 use crate::tuf::metadata::{Common, DelegatedRole, Delegations, RoleKeys, Root, Targets};
 use crate::tuf::{GoTime, RoleName};
@@ -45,8 +45,16 @@ pub enum Change {
         timestamp_key: KeyJson,
         snapshot_key: KeyJson,
     },
-    /// Add keys to a delegation of `targets`, creating it (threshold 1) if missing.
+    /// Add keys to a delegation of `targets`, creating it (threshold 1) if missing; `paths`
+    /// are added to the role's paths.
     AddKeys { role: String, keys: Vec<KeyJson>, paths: Vec<String> },
+    /// Remove keys (by the ID targets.json lists them under) from a delegation. Keys no role
+    /// uses any more leave `delegations.keys`, as Notary does.
+    RemoveKeys { role: String, key_ids: Vec<String> },
+    /// Remove a delegation role.
+    RemoveRole { role: String },
+    /// Re-sign a role unchanged: version + 1, new expiry (`notary witness`).
+    Witness { role: String },
 }
 
 impl Change {
@@ -62,6 +70,12 @@ impl Change {
                     .collect();
                 format!("add key(s) {} to {role}", ids.join(", "))
             }
+            Change::RemoveKeys { role, key_ids } => {
+                let ids: Vec<&str> = key_ids.iter().map(|id| &id[..12.min(id.len())]).collect();
+                format!("remove key(s) {} from {role}", ids.join(", "))
+            }
+            Change::RemoveRole { role } => format!("remove the role {role}"),
+            Change::Witness { role } => format!("witness {role} (re-sign it unchanged)"),
         }
     }
 }
@@ -78,6 +92,10 @@ pub enum ChangeError {
     NestedRole(String),
     #[error("{0} is not a valid role name")]
     BadRole(String),
+    #[error("{role} has no such delegation in targets")]
+    NoSuchRole { role: String },
+    #[error("{role} does not hold key {key_id}")]
+    KeyNotInRole { role: String, key_id: String },
 }
 
 /// The next version of a repository's root and targets, unsigned.
@@ -87,6 +105,8 @@ pub struct Draft {
     pub root_changed: bool,
     pub targets: Targets,
     pub targets_changed: bool,
+    /// Delegation roles to re-sign unchanged.
+    pub witnessed: Vec<RoleName>,
 }
 
 /// Applies `changes` to the newest local root and targets (`None` for a new repository).
@@ -99,6 +119,7 @@ pub fn apply(
     let mut root = root;
     let mut targets = targets;
     let (mut root_changed, mut targets_changed) = (false, false);
+    let mut witnessed = Vec::new();
 
     for change in changes {
         match change {
@@ -116,12 +137,29 @@ pub fn apply(
                 add_keys(t, role, keys, paths)?;
                 targets_changed = true;
             }
+            Change::RemoveKeys { role, key_ids } => {
+                let t = targets.as_mut().ok_or(ChangeError::NoRoot)?;
+                remove_keys(t, role, key_ids)?;
+                targets_changed = true;
+            }
+            Change::RemoveRole { role } => {
+                let t = targets.as_mut().ok_or(ChangeError::NoRoot)?;
+                remove_role(t, role)?;
+                targets_changed = true;
+            }
+            Change::Witness { role } if role == "targets" => targets_changed = true,
+            Change::Witness { role } => {
+                let name = RoleName::parse(role).map_err(|_| ChangeError::BadRole(role.clone()))?;
+                if !witnessed.contains(&name) {
+                    witnessed.push(name);
+                }
+            }
         }
     }
 
     let root = root.ok_or(ChangeError::NoRoot)?;
     let targets = targets.ok_or(ChangeError::NoRoot)?;
-    Ok(Draft { root, root_changed, targets, targets_changed })
+    Ok(Draft { root, root_changed, targets, targets_changed, witnessed })
 }
 
 /// Root v1 as `notary init` makes it: one key per base role, threshold 1 (WIRE.md §5.2).
@@ -188,5 +226,62 @@ fn add_keys(
             ids.push(key.id());
         }
     }
+    for path in paths {
+        if !entry.paths.contains(path) {
+            entry.paths.push(path.clone());
+        }
+    }
     Ok(())
+}
+
+fn delegation_name(role: &str) -> Result<RoleName, ChangeError> {
+    let name = RoleName::parse(role).map_err(|_| ChangeError::BadRole(role.to_string()))?;
+    if name.depth() != 1 {
+        return Err(ChangeError::NestedRole(role.to_string()));
+    }
+    Ok(name)
+}
+
+/// Removes keys from a role. A role left without keys gets `keyids: null`, as Notary writes
+/// it (WIRE.md §5.3).
+fn remove_keys(targets: &mut Targets, role: &str, key_ids: &[String]) -> Result<(), ChangeError> {
+    let name = delegation_name(role)?;
+    let no_role = || ChangeError::NoSuchRole { role: role.to_string() };
+    let roles = targets.delegations.roles.as_mut().ok_or_else(no_role)?;
+    let entry = roles.iter_mut().find(|r| r.name == name).ok_or_else(no_role)?;
+
+    let held = entry.keyids.get_or_insert_with(Vec::new);
+    for id in key_ids {
+        let Some(i) = held.iter().position(|k| k.as_str() == id) else {
+            return Err(ChangeError::KeyNotInRole { role: role.to_string(), key_id: id.clone() });
+        };
+        held.remove(i);
+    }
+    if held.is_empty() {
+        entry.keyids = None;
+    }
+    drop_unused_keys(&mut targets.delegations);
+    Ok(())
+}
+
+fn remove_role(targets: &mut Targets, role: &str) -> Result<(), ChangeError> {
+    let name = delegation_name(role)?;
+    let no_role = || ChangeError::NoSuchRole { role: role.to_string() };
+    let roles = targets.delegations.roles.as_mut().ok_or_else(no_role)?;
+    let before = roles.len();
+    roles.retain(|r| r.name != name);
+    if roles.len() == before {
+        return Err(no_role());
+    }
+    drop_unused_keys(&mut targets.delegations);
+    Ok(())
+}
+
+/// Keys that no role lists leave `delegations.keys` (`tuf/tuf.go` purges them the same way).
+fn drop_unused_keys(d: &mut Delegations) {
+    let used: Vec<KeyId> =
+        d.roles.iter().flatten().flat_map(|r| r.keyids.iter().flatten().cloned()).collect();
+    if let Some(keys) = d.keys.as_mut() {
+        keys.retain(|id, _| used.contains(id));
+    }
 }

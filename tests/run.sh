@@ -46,9 +46,12 @@ section "end to end: the sneakernet round trip"
 cargo build --quiet
 tests/e2e/roundtrip.sh target/debug/airlock
 
+section "end to end: the delegation guide's operations"
+tests/e2e/delegations.sh target/debug/airlock
+
 section "quickstart on the shipped example bundle"
 ceremony-scripts/quickstart.sh target/debug/airlock
 
-passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 2}')
+passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 3}')
 echo
 echo "tests/run.sh: ${passed} passed, 0 failed"

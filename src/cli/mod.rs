@@ -50,6 +50,13 @@ pub enum Command {
     /// Inspect delegations.
     #[command(subcommand)]
     Delegation(DelegationCommand),
+    /// Re-sign roles unchanged (version + 1, new expiry), e.g. to make targets/releases valid
+    /// again after a signer's key was removed.
+    Witness {
+        gun: String,
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
     /// Show pending changes and unconfirmed exports per GUN.
     Status(StatusArgs),
     /// Sign pending changes and write a response bundle.
@@ -150,12 +157,46 @@ pub enum SignerCommand {
         #[arg(long = "key", required = true)]
         keys: Vec<PathBuf>,
     },
+    /// Remove a signer: its keys leave targets/releases and targets/NAME goes.
+    Remove {
+        name: String,
+        #[arg(required = true)]
+        guns: Vec<String>,
+        /// Do not ask, even when targets/releases is left below its threshold.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum DelegationCommand {
     /// List the delegations of a GUN (pending changes applied).
     List { gun: String },
+    /// Add keys (and paths) to a delegation, creating it if needed.
+    Add {
+        gun: String,
+        /// A delegation directly under targets, e.g. targets/releases.
+        role: String,
+        /// PUBLIC KEY or CERTIFICATE PEM files.
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// Path prefixes the role may sign.
+        #[arg(long, num_args = 1.., conflicts_with = "all_paths")]
+        paths: Vec<String>,
+        /// The role may sign every path.
+        #[arg(long)]
+        all_paths: bool,
+    },
+    /// Remove keys from a delegation, or the whole delegation when no key is given.
+    Remove {
+        gun: String,
+        role: String,
+        /// Key IDs: the canonical ID (`delegation list`) or the ID targets.json lists.
+        key_ids: Vec<String>,
+        /// Do not ask before removing a whole role.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -13,7 +13,7 @@ use crate::bundle::{self, Limits};
 use crate::home::Home;
 use crate::keystore::{EnvOrTerminal, KeyStore};
 use crate::ops::{self, OpsError};
-use crate::tuf::Gun;
+use crate::tuf::{Gun, RoleName};
 
 /// Runs the CLI; the process exit code is 0, 1 (refused) or 2 (could not run).
 pub fn main() -> ExitCode {
@@ -129,6 +129,50 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             }
             Ok(())
         }
+        Command::Signer(SignerCommand::Remove { name, guns, yes }) => {
+            let home = open_existing_home(cli)?;
+            let mut staged = Vec::new();
+            for gun in parse_guns(guns)? {
+                let mut ask = confirm_warnings(*yes);
+                staged.push(ops::delegation::remove_signer(&home, &gun, name, now, &mut ask)?);
+            }
+            print_staged(cli, &staged)
+        }
+        Command::Delegation(DelegationCommand::Add { gun, role, keys, paths, all_paths }) => {
+            let home = open_existing_home(cli)?;
+            let (gun, role) = (Gun::parse(gun)?, RoleName::parse(role)?);
+            let keys = ops::signer::read_keys(keys)?;
+            let paths = if *all_paths { vec![String::new()] } else { paths.clone() };
+            if paths.is_empty() {
+                eprintln!("warning: {role} gets no paths and can sign nothing; see --all-paths");
+            }
+            let mut yes = |_: &ops::delegation::Staged| Ok(true);
+            let staged = ops::delegation::add(&home, &gun, &role, &keys, &paths, now, &mut yes)?;
+            print_staged(cli, &[staged])
+        }
+        Command::Delegation(DelegationCommand::Remove { gun, role, key_ids, yes }) => {
+            let home = open_existing_home(cli)?;
+            let (gun, role) = (Gun::parse(gun)?, RoleName::parse(role)?);
+            let whole_role = key_ids.is_empty();
+            // Like `notary delegation remove`: a whole role needs confirming, keys only warn.
+            let mut ask = |_: &ops::delegation::Staged| {
+                if *yes || !whole_role {
+                    return Ok(true);
+                }
+                confirm(&format!("Remove the role {role} and its keys from {gun}?"))
+            };
+            let staged = ops::delegation::remove(&home, &gun, &role, key_ids, now, &mut ask)?;
+            print_staged(cli, &[staged])
+        }
+        Command::Witness { gun, roles } => {
+            let home = open_existing_home(cli)?;
+            let gun = Gun::parse(gun)?;
+            let roles: Vec<RoleName> =
+                roles.iter().map(|r| RoleName::parse(r)).collect::<Result<_, _>>()?;
+            let mut yes = |_: &ops::delegation::Staged| Ok(true);
+            let staged = ops::delegation::witness(&home, &gun, &roles, now, &mut yes)?;
+            print_staged(cli, &[staged])
+        }
         Command::Delegation(DelegationCommand::List { gun }) => {
             let home = open_existing_home(cli)?;
             delegation_list(cli, &home, &Gun::parse(gun)?, now)
@@ -172,6 +216,32 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             Ok(())
         }
     }
+}
+
+/// A confirmation that asks only when a change leaves a role unusable.
+fn confirm_warnings(yes: bool) -> impl FnMut(&ops::delegation::Staged) -> Result<bool, OpsError> {
+    move |s| {
+        if yes || s.warnings.is_empty() {
+            return Ok(true);
+        }
+        confirm(&format!("{}: {}. Go on?", s.gun, s.warnings.join("; ")))
+    }
+}
+
+fn print_staged(cli: &Cli, staged: &[ops::delegation::Staged]) -> Result<(), OpsError> {
+    for s in staged {
+        for c in &s.changes {
+            eprintln!("{}: staged: {c}", s.gun);
+        }
+        for w in &s.warnings {
+            eprintln!("{}: warning: {w}", s.gun);
+        }
+    }
+    eprintln!("Run `airlock export` to sign the staged changes.");
+    if cli.json {
+        return print_json(&staged);
+    }
+    Ok(())
 }
 
 /// Asks a yes/no question on the terminal; without one, the answer is no (use --yes).
@@ -335,7 +405,8 @@ fn delegation_list(cli: &Cli, home: &Home, gun: &Gun, now: OffsetDateTime) -> Re
         let (name, ids, threshold) = (d.role, d.key_ids, d.threshold);
         let show =
             |p: &String| if p.is_empty() { "\"\" <all paths>".to_string() } else { p.clone() };
-        let paths: Vec<String> = d.paths.iter().map(show).collect();
+        let mut paths: Vec<String> = d.paths.iter().map(show).collect();
+        paths.sort(); // as notary shows them
         let lines = paths.len().max(ids.len()).max(1);
         for i in 0..lines {
             let first = i == 0;

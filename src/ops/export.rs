@@ -12,13 +12,13 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use crate::bundle::{self, BundleContents, BundleKind, RepoFiles};
-use crate::crypto::{self, PublicKey};
+use crate::crypto::{self, KeyId, PublicKey};
 use crate::home::{Bytes, Exported, Home, RepoState};
 use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
 use crate::ops::keys::{rfc3339, role_keys, RoleKey};
 use crate::ops::{repo, OpsError};
 use crate::tuf::gotime::TARGETS_LIFETIME_DAYS;
-use crate::tuf::metadata::{RoleType, Root, Signed};
+use crate::tuf::metadata::{self, RoleType, Root, Signed, Targets};
 use crate::tuf::sign::{sign, Signer};
 use crate::tuf::{GoTime, Gun, RoleName};
 
@@ -125,16 +125,66 @@ fn sign_gun(
                 .to_string();
             return Err(OpsError::Refused { gun, why });
         }
-        let signed = sign(draft.targets, &as_dyn(&signers), "targets")?;
+        let signed = sign(draft.targets.clone(), &as_dyn(&signers), "targets")?;
         // 4. what we send must pass the checks we apply to what we receive
         check_own_signature(&gun, &root.signed, "targets", &signed)?;
         files.insert(RoleName::targets(), signed.bytes);
+    }
+    for role in &draft.witnessed {
+        let bytes = witness(state, &draft.targets, role, unlocked, now, passphrases)?;
+        files.insert(role.clone(), bytes);
     }
     if let Some(bytes) = files.get(&RoleName::root()) {
         let parsed = crate::tuf::metadata::parse::<Root>(bytes, "root")?;
         check_own_signature(&gun, &parsed.signed, "root", &parsed)?;
     }
     Ok(files)
+}
+
+/// Re-signs a delegation unchanged: version + 1 and Notary's default expiry, with the keys
+/// this home holds among those its parent now lists (`client/witness.go`).
+fn witness(
+    state: &RepoState,
+    targets: &Targets,
+    role: &RoleName,
+    unlocked: &mut Unlocked,
+    now: OffsetDateTime,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<Vec<u8>, OpsError> {
+    let refuse = |why: String| OpsError::Refused { gun: state.gun(), why };
+    let bytes = state.head(role.as_str()).ok_or_else(|| {
+        refuse(format!("{role} has no signed file yet: there is nothing to witness"))
+    })?;
+    let mut content = metadata::parse::<Targets>(bytes, role.as_str())?.signed;
+    let d = &targets.delegations;
+    let entry =
+        d.role(role).ok_or_else(|| refuse(format!("targets no longer delegates {role}")))?;
+    let listed: Vec<PublicKey> =
+        entry.keyids.iter().flatten().filter_map(|id| d.key(id).cloned()).collect();
+
+    let signers = role_keys(unlocked, &listed, passphrases)?;
+    if signers.is_empty() {
+        return Err(refuse(format!(
+            "this home holds none of the keys {role} lists; load one with \
+             `airlock key load FILE --name SIGNER`"
+        )));
+    }
+    content.common.version += 1;
+    content.common.expires = GoTime::days_after(now, TARGETS_LIFETIME_DAYS);
+    let signed = sign(content, &as_dyn(&signers), role.as_str())?;
+
+    let keys: BTreeMap<_, _> = listed.iter().map(|k| (k.id(), k.clone())).collect();
+    let valid = signed.signatures.iter().filter(|s| {
+        let key = KeyId::parse(&s.keyid).ok().and_then(|id| keys.get(&id));
+        key.is_some_and(|k| crypto::verify(k, &s.method, &signed.canonical, &s.sig).is_ok())
+    });
+    if (valid.count() as i64) < entry.threshold {
+        return Err(refuse(format!(
+            "{role} needs {} signatures and this home holds fewer of its keys",
+            entry.threshold
+        )));
+    }
+    Ok(signed.bytes)
 }
 
 fn next_version<T: RoleType>(head: Option<&Signed<T>>) -> i64 {
