@@ -285,3 +285,89 @@ fn drop_unused_keys(d: &mut Delegations) {
         keys.retain(|id, _| used.contains(id));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SigningKey;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-12-03 00:00 UTC);
+
+    fn key() -> KeyJson {
+        KeyJson::from_key(&SigningKey::generate_p256().public_key())
+    }
+
+    fn init() -> Change {
+        Change::Init {
+            root_certificate: key(),
+            targets_key: key(),
+            timestamp_key: key(),
+            snapshot_key: key(),
+        }
+    }
+
+    fn add(role: &str, keys: &[&KeyJson]) -> Change {
+        let keys = keys.iter().map(|k| (*k).clone()).collect();
+        Change::AddKeys { role: role.into(), keys, paths: vec![String::new()] }
+    }
+
+    fn id(k: &KeyJson) -> String {
+        k.to_key().unwrap().id().to_string()
+    }
+
+    #[test]
+    fn removing_the_last_key_writes_null_and_drops_unused_keys() {
+        let (a, b) = (key(), key());
+        let changes = vec![
+            init(),
+            add("targets/a", &[&a]),
+            add("targets/releases", &[&a, &b]),
+            Change::RemoveKeys { role: "targets/releases".into(), key_ids: vec![id(&a), id(&b)] },
+        ];
+        let d = apply(None, None, &changes, NOW).unwrap().targets.delegations;
+        let releases = d.role(&RoleName::releases()).unwrap();
+        assert_eq!(releases.keyids, None, "Notary writes null for a role without keys");
+        let keys = d.keys.unwrap();
+        assert!(keys.contains_key(&a.to_key().unwrap().id()), "a is still used by targets/a");
+        assert!(!keys.contains_key(&b.to_key().unwrap().id()), "b is used by no role");
+    }
+
+    #[test]
+    fn removing_a_role_and_refusals() {
+        let a = key();
+        let base = vec![init(), add("targets/a", &[&a])];
+
+        let mut changes = base.clone();
+        changes.push(Change::RemoveRole { role: "targets/a".into() });
+        let d = apply(None, None, &changes, NOW).unwrap().targets.delegations;
+        assert!(d.roles.unwrap().is_empty());
+        assert!(d.keys.unwrap().is_empty());
+
+        let mut changes = base.clone();
+        changes.push(Change::RemoveKeys { role: "targets/a".into(), key_ids: vec![id(&key())] });
+        let err = apply(None, None, &changes, NOW).unwrap_err();
+        assert!(matches!(err, ChangeError::KeyNotInRole { .. }), "{err}");
+
+        let mut changes = base;
+        changes.push(Change::RemoveRole { role: "targets/b".into() });
+        assert!(matches!(apply(None, None, &changes, NOW), Err(ChangeError::NoSuchRole { .. })));
+    }
+
+    #[test]
+    fn adding_keeps_existing_keys_and_order() {
+        let (a, b) = (key(), key());
+        let changes =
+            vec![init(), add("targets/releases", &[&a]), add("targets/releases", &[&b, &a])];
+        let draft = apply(None, None, &changes, NOW).unwrap();
+        let releases = draft.targets.delegations.role(&RoleName::releases()).unwrap().clone();
+        let ids: Vec<String> = releases.keyids.unwrap().iter().map(|k| k.to_string()).collect();
+        assert_eq!(ids, [id(&a), id(&b)]);
+        assert_eq!(releases.paths, [""]);
+        assert!(draft.root_changed && draft.targets_changed);
+        assert!(matches!(
+            apply(None, None, &[init(), init()], NOW),
+            Err(ChangeError::AlreadyInitialised)
+        ));
+    }
+}
