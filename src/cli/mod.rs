@@ -57,6 +57,16 @@ pub enum Command {
         #[arg(required = true)]
         roles: Vec<String>,
     },
+    /// Show signed tags, signers and keys as `docker trust inspect` does (JSON, or the
+    /// `--pretty` text), from this home's signed metadata; pending changes are not shown.
+    Inspect {
+        /// Repositories, each GUN or GUN:TAG.
+        #[arg(required = true)]
+        guns: Vec<String>,
+        /// Print docker's human-friendly layout instead of JSON.
+        #[arg(long)]
+        pretty: bool,
+    },
     /// Show pending changes and unconfirmed exports per GUN.
     Status(StatusArgs),
     /// Sign pending changes and write a response bundle.

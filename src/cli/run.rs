@@ -177,6 +177,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             delegation_list(cli, &home, &Gun::parse(gun)?, now)
         }
+        Command::Inspect { guns, pretty } => {
+            let home = open_existing_home(cli)?;
+            trust_inspect(&home, guns, *pretty)
+        }
         Command::Status(args) => {
             let home = open_existing_home(cli)?;
             status(cli, &home, &args.guns)
@@ -452,6 +456,58 @@ fn status(cli: &Cli, home: &Home, guns: &[String]) -> Result<(), OpsError> {
         }
     }
     Ok(())
+}
+
+/// `docker trust inspect` offline. Like docker, `--pretty` stops at the first reference that
+/// fails, while JSON prints every one that works and then fails.
+fn trust_inspect(home: &Home, refs: &[String], pretty: bool) -> Result<(), OpsError> {
+    let mut stdout = io::stdout().lock();
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for (i, reference) in refs.iter().enumerate() {
+        let inspection = match inspect_one(home, reference) {
+            Ok(inspection) => inspection,
+            Err(e) if pretty => return Err(e),
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if pretty {
+            let separator = if i + 1 < refs.len() { "\n\n" } else { "" };
+            let text = ops::inspect::render_pretty(&inspection);
+            write!(stdout, "{text}{separator}").map_err(stdout_err)?;
+        }
+        found.push(inspection);
+    }
+
+    if !pretty {
+        stdout.write_all(&ops::inspect::render_json(&found)).map_err(stdout_err)?;
+    }
+    let last = errors.pop();
+    for e in errors {
+        eprintln!("airlock: error: {e}");
+    }
+    last.map_or(Ok(()), Err)
+}
+
+/// One reference's inspection, with its warnings on stderr.
+fn inspect_one(home: &Home, reference: &str) -> Result<ops::inspect::Inspection, OpsError> {
+    let (gun, tag) = ops::inspect::parse_ref(reference)?;
+    let state = home.repo(&gun)?.ok_or_else(|| OpsError::Refused {
+        gun: gun.clone(),
+        why: format!(
+            "no signatures or cannot access {reference}: the GUN is not in this home; import \
+             a pull bundle that carries it"
+        ),
+    })?;
+
+    let head = ops::inspect::head(&state, reference)?;
+    let inspected = ops::inspect::inspect(reference, tag.as_deref(), &head);
+    for w in &inspected.warnings {
+        eprintln!("airlock: warning: {gun}: {w}");
+    }
+    Ok(inspected.inspection)
 }
 
 fn inspect(cli: &Cli, path: &Path) -> Result<(), OpsError> {

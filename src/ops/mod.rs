@@ -5,6 +5,7 @@
 pub mod delegation;
 pub mod export;
 pub mod import;
+pub mod inspect;
 pub mod keys;
 pub mod repo;
 pub mod signer;
