@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and lints, unit and integration tests (with and
 # without the online feature), the offline build's dependency check, and the end-to-end
-# round trip against a real notary-server. Installs the Debian `notary` package when it is
-# missing; never skips a test because a tool is absent.
+# round trip and https checks against a real notary-server. Installs the Debian `notary`
+# package when it is missing; never skips a test because a tool is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,9 +49,12 @@ tests/e2e/roundtrip.sh target/debug/airlock
 section "end to end: the delegation guide's operations"
 tests/e2e/delegations.sh target/debug/airlock
 
+section "end to end: pull, push and delete over https with --tlscacert, RSA and key removal"
+tests/e2e/online_tls.sh target/debug/airlock
+
 section "quickstart on the shipped example bundle"
 ceremony-scripts/quickstart.sh target/debug/airlock
 
-passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 3}')
+passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 4}')
 echo
 echo "tests/run.sh: ${passed} passed, 0 failed"

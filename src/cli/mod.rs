@@ -7,11 +7,12 @@
 #[cfg(feature = "online")]
 mod online;
 mod output;
+mod progress;
 mod run;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use run::main;
 
@@ -88,6 +89,16 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Delete all trust data of a GUN on a Notary server (online; needs --remote).
+    #[cfg(feature = "online")]
+    Delete(DeleteArgs),
+    /// Not in this build: the offline signer has no network code.
+    #[cfg(not(feature = "online"))]
+    #[command(hide = true)]
+    Delete {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Drop a GUN's trusted metadata and pending changes from this home (keys stay).
     Forget {
         gun: String,
@@ -138,9 +149,15 @@ pub struct ImportArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
-    /// Generate an ECDSA P-256 delegation key; the public PEM goes to DIR/NAME.pub.
+    /// Generate a delegation key (ECDSA P-256, or RSA); the public PEM goes to DIR/NAME.pub.
     Generate {
         name: String,
+        /// The key type: ecdsa (P-256, what Notary makes) or rsa.
+        #[arg(long = "type", value_enum, default_value_t = KeyTypeArg::Ecdsa)]
+        key_type: KeyTypeArg,
+        /// RSA key size in bits, 2048 to 8192 (default 2048).
+        #[arg(long)]
+        bits: Option<usize>,
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
@@ -154,6 +171,24 @@ pub enum KeyCommand {
     },
     /// List the keys in the key store.
     List,
+    /// Remove a private key from the key store, after confirmation.
+    Remove {
+        /// The key ID as `key list` shows it, or a unique prefix of 8 or more hex digits.
+        key_id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// With --yes: remove the key even though roles in this home still use it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// The key types `key generate` makes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyTypeArg {
+    Ecdsa,
+    Rsa,
 }
 
 #[derive(Subcommand, Debug)]
@@ -230,6 +265,20 @@ pub struct PushArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// The repository whose trust data the server deletes, e.g. example.com/team/app.
+    pub gun: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Required: says that the server's data is meant. Local data goes with `airlock forget`.
+    #[arg(long)]
+    pub remote: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,12 +1,12 @@
-//! `pull` and `push`: the only commands that touch the network (feature `online`).
+//! `pull`, `push` and `delete`: the only commands that touch the network (feature `online`).
 
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::run::print_json;
-use super::{Cli, PullArgs, PushArgs, ServerArgs};
+use super::{Cli, DeleteArgs, PullArgs, PushArgs, ServerArgs};
 use crate::bundle::{self, BundleContents, BundleKind, Limits};
-use crate::online::{self, Client};
+use crate::online::{self, Client, OnlineError};
 use crate::ops::OpsError;
 use crate::tuf::{Gun, RoleName};
 
@@ -131,4 +131,52 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
         return Err(OpsError::Remote(msg));
     }
     Err(OpsError::Online(msg))
+}
+
+/// `airlock delete GUN --server URL --remote`: deletes every piece of the GUN's trust data on
+/// the server. `--remote` is required so that nobody deletes a server's data while meaning
+/// to drop a home's (`airlock forget`).
+pub fn delete(cli: &Cli, args: &DeleteArgs) -> Result<(), OpsError> {
+    let gun = Gun::parse(&args.gun)?;
+    if !args.remote {
+        return Err(OpsError::Usage(format!(
+            "delete removes {gun}'s trust data from the Notary server and needs --remote to \
+             say so; to drop {gun} from this home only, run `airlock forget {gun}`"
+        )));
+    }
+    let client = client(&args.server)?;
+
+    let question = format!(
+        "Delete ALL trust data of {gun} on {}? Clients then see no signed data for it until it \
+         is initialised again; this cannot be undone.",
+        client.server()
+    );
+    if !args.yes && !super::run::confirm(&question)? {
+        return Err(OpsError::Usage("not confirmed; nothing changed".into()));
+    }
+
+    client.delete(&gun).map_err(|e| delete_error(&gun, &e))?;
+    eprintln!(
+        "Deleted {gun} on {}: the server accepted the deletion and holds no trust data for it \
+         now. Homes that trust {gun} keep their copy until `airlock forget {gun}`",
+        client.server()
+    );
+    if cli.json {
+        let server = client.server();
+        return print_json(
+            &serde_json::json!({"gun": gun.as_str(), "server": server, "deleted": true}),
+        );
+    }
+    Ok(())
+}
+
+/// A refusal (4xx: the server answered and said no) is exit 1; a server that could not be
+/// reached or failed (5xx) is exit 2, as for push.
+fn delete_error(gun: &Gun, e: &OnlineError) -> OpsError {
+    match e.status() {
+        Some(status) if status < 500 => {
+            OpsError::Remote(format!("deleting {gun} was REFUSED by the server: {e}"))
+        }
+        _ => OpsError::Online(format!("deleting {gun} FAILED: {e}")),
+    }
 }

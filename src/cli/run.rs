@@ -8,10 +8,14 @@ use clap::Parser;
 use time::OffsetDateTime;
 
 use super::output::{json, table};
-use super::{BundleCommand, Cli, Command, DelegationCommand, KeyCommand, SignerCommand};
+use super::progress::Spinner;
+use super::{
+    BundleCommand, Cli, Command, DelegationCommand, KeyCommand, KeyTypeArg, SignerCommand,
+};
 use crate::bundle::{self, Limits};
 use crate::home::Home;
 use crate::keystore::{EnvOrTerminal, KeyStore};
+use crate::ops::keys::KeySpec;
 use crate::ops::{self, OpsError};
 use crate::tuf::{Gun, RoleName};
 
@@ -39,12 +43,16 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
         Command::Pull(args) => super::online::pull(cli, args, now),
         #[cfg(feature = "online")]
         Command::Push(args) => super::online::push(cli, args),
+        #[cfg(feature = "online")]
+        Command::Delete(args) => super::online::delete(cli, args),
         #[cfg(not(feature = "online"))]
-        Command::Pull { .. } | Command::Push { .. } => Err(OpsError::Usage(
-            "this is the offline build of airlock: it has no network code. Run pull and push \
-             with the online build on the networked machine"
-                .into(),
-        )),
+        Command::Pull { .. } | Command::Push { .. } | Command::Delete { .. } => {
+            Err(OpsError::Usage(
+                "this is the offline build of airlock: it has no network code. Run pull, push \
+                 and delete with the online build on the networked machine"
+                    .into(),
+            ))
+        }
         Command::Import(args) => {
             let dir = home_dir(cli)?;
             let new_home = !dir.exists();
@@ -70,12 +78,23 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             };
             print_import(cli, &report)
         }
-        Command::Key(KeyCommand::Generate { name, dir }) => {
+        Command::Key(KeyCommand::Generate { name, key_type, bits, dir }) => {
+            let spec = key_spec(*key_type, *bits)?;
             let home = open_home(cli)?;
             let store = keystore(&home)?;
-            let made = ops::keys::generate(&store, name, dir, now, &mut EnvOrTerminal)?;
+            let mut spinner = Spinner::default();
+            let made = ops::keys::generate(
+                &store,
+                name,
+                spec,
+                dir,
+                now,
+                &mut EnvOrTerminal,
+                &mut spinner,
+            )?;
             eprintln!(
-                "Generated key {} for {}; public key in {}",
+                "Generated {} key {} for {}; public key in {}",
+                made.keytype,
                 made.key_id,
                 made.name,
                 made.public_key_file.display()
@@ -103,6 +122,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
         Command::Key(KeyCommand::List) => {
             let home = open_existing_home(cli)?;
             key_list(cli, &keystore(&home)?)
+        }
+        Command::Key(KeyCommand::Remove { key_id, yes, force }) => {
+            let home = open_existing_home(cli)?;
+            key_remove(cli, &home, &keystore(&home)?, key_id, *yes, *force)
         }
         Command::Signer(SignerCommand::Add { name, guns, keys }) => {
             let home = open_existing_home(cli)?;
@@ -248,8 +271,60 @@ fn print_staged(cli: &Cli, staged: &[ops::delegation::Staged]) -> Result<(), Ops
     Ok(())
 }
 
+/// What `--type` and `--bits` ask for; `--bits` only means something for RSA.
+fn key_spec(key_type: KeyTypeArg, bits: Option<usize>) -> Result<KeySpec, OpsError> {
+    match (key_type, bits) {
+        (KeyTypeArg::Ecdsa, None) => Ok(KeySpec::EcdsaP256),
+        (KeyTypeArg::Ecdsa, Some(_)) => Err(OpsError::Usage(
+            "--bits is for RSA keys (--type rsa); ECDSA keys are always P-256".into(),
+        )),
+        (KeyTypeArg::Rsa, bits) => {
+            Ok(KeySpec::Rsa { bits: bits.unwrap_or(KeySpec::DEFAULT_RSA_BITS) })
+        }
+    }
+}
+
+/// `key remove`: finds the key and its uses, asks (naming the uses), then removes. With
+/// --yes nobody sees the uses, so a key in use also needs --force.
+fn key_remove(
+    cli: &Cli,
+    home: &Home,
+    store: &KeyStore,
+    key_id: &str,
+    yes: bool,
+    force: bool,
+) -> Result<(), OpsError> {
+    let removal = ops::keys::plan_remove(home, store, key_id)?;
+    let gun = removal.gun.as_deref().map(|g| format!(" for {g}")).unwrap_or_default();
+    let mut question = format!("Remove the {} key {}{gun}?", removal.role, removal.key_id);
+    if !removal.used_by.is_empty() {
+        let uses: Vec<String> = removal.used_by.iter().map(ToString::to_string).collect();
+        question = format!(
+            "{question} It is STILL USED by {}; this home can then no longer sign for them.",
+            uses.join(", ")
+        );
+    }
+
+    // Confirming at the terminal, with the uses in the question, is consent enough.
+    let allow_in_use = if yes {
+        force
+    } else if confirm(&question)? {
+        true
+    } else {
+        return Err(OpsError::Usage("not confirmed; nothing changed".into()));
+    };
+    ops::keys::remove(store, &removal, allow_in_use)?;
+
+    eprintln!("Removed the {} key {}{gun} from the key store", removal.role, removal.key_id);
+    if cli.json {
+        return print_json(&removal);
+    }
+    println!("{}", removal.key_id);
+    Ok(())
+}
+
 /// Asks a yes/no question on the terminal; without one, the answer is no (use --yes).
-fn confirm(question: &str) -> Result<bool, OpsError> {
+pub(super) fn confirm(question: &str) -> Result<bool, OpsError> {
     use std::io::IsTerminal;
     if !io::stdin().is_terminal() {
         return Err(OpsError::Usage(format!(

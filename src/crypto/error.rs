@@ -35,6 +35,12 @@ pub enum CryptoError {
     RsaTooShort { bits: usize },
 
     #[error(
+        "cannot generate a {bits}-bit RSA key: choose {min} to {max} bits ({min} is Notary's \
+         minimum; larger keys take very long to generate and slow every signature)"
+    )]
+    RsaGenerateSize { bits: usize, min: usize, max: usize },
+
+    #[error(
         "unknown signature method {0:?}: Notary verifies ecdsa, rsapss, rsapkcs1v15 and eddsa"
     )]
     UnknownMethod(String),

@@ -32,5 +32,5 @@ pub use import::parse_public_pem;
 pub use key::{KeyId, KeyType, PublicKey};
 pub use privkey::{is_encrypted_private_pem, load_private_pem, LoadedKey};
 pub use rootcert::{root_certificate, ROOT_CERT_DAYS};
-pub use signing::SigningKey;
+pub use signing::{check_rsa_generate_bits, SigningKey, MAX_GENERATED_RSA_BITS};
 pub use verify::verify;

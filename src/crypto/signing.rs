@@ -1,6 +1,7 @@
 //! Software signing keys. Notary's CLI makes only P-256 ECDSA keys (`tuf/utils/x509.go`
-//! GenerateKey), and those are the keys a ceremony creates; RSA keys (`rsapss`) can be loaded
-//! from existing key files, as `notary key import` takes them.
+//! GenerateKey), and those are the keys a ceremony creates by default; RSA keys (`rsapss`) can
+//! be generated for signers whose tooling needs them, or loaded from existing key files, as
+//! `notary key import` takes them.
 
 use std::fmt;
 
@@ -21,6 +22,10 @@ use super::{CryptoError, KeyType, PublicKey};
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+
+/// The largest RSA key `generate_rsa` makes. Bigger keys are legal to load, but generating
+/// one takes many minutes on a small offline machine and every signature gets slower.
+pub const MAX_GENERATED_RSA_BITS: usize = 8192;
 
 /// Notary's RSASSA-PSS salt length: `rsa.PSSSaltLengthEqualsHash` with SHA-256.
 const PSS_SALT_LEN: usize = 32;
@@ -53,6 +58,16 @@ impl SigningKey {
     pub fn generate_p256() -> SigningKey {
         let inner = p256::ecdsa::SigningKey::random(&mut rand_core::OsRng);
         SigningKey { inner: Inner::P256(inner) }
+    }
+
+    /// A new random RSA key of `bits` bits (2048 to [`MAX_GENERATED_RSA_BITS`]), public
+    /// exponent 65537, from the operating system's generator. Slow: seconds for 4096 bits.
+    pub fn generate_rsa(bits: usize) -> Result<SigningKey, CryptoError> {
+        check_rsa_generate_bits(bits)?;
+
+        let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits)
+            .map_err(|e| CryptoError::Signing(format!("RSA key generation failed: {e}")))?;
+        SigningKey::from_rsa(key)
     }
 
     /// Reads a plaintext PKCS#8 key: ECDSA P-256, or RSA of 2048 bits or more.
@@ -122,7 +137,11 @@ impl SigningKey {
             let keytype = format!("RSA {bits}-bit (over {MAX_RSA_BITS} bits)");
             return Err(CryptoError::UnsupportedPrivateKey { keytype });
         }
+        SigningKey::from_rsa(key)
+    }
 
+    /// Wraps a checked RSA key for PSS signing, keeping its public key as Go encodes it.
+    fn from_rsa(key: rsa::RsaPrivateKey) -> Result<SigningKey, CryptoError> {
         let spki = BareKey::Rsa(key.to_public_key()).to_spki_der()?;
         let key = Box::new(BlindedSigningKey::new_with_salt_len(key, PSS_SALT_LEN));
         Ok(SigningKey { inner: Inner::Rsa { key, spki } })
@@ -185,6 +204,14 @@ impl SigningKey {
             )),
         }
     }
+}
+
+/// Refuses RSA sizes `generate_rsa` does not make, before any slow work starts.
+pub fn check_rsa_generate_bits(bits: usize) -> Result<(), CryptoError> {
+    if (MIN_RSA_BITS..=MAX_GENERATED_RSA_BITS).contains(&bits) {
+        return Ok(());
+    }
+    Err(CryptoError::RsaGenerateSize { bits, min: MIN_RSA_BITS, max: MAX_GENERATED_RSA_BITS })
 }
 
 fn sign_p256(

@@ -40,6 +40,13 @@ pub enum OpsError {
     Refused { gun: Gun, why: String },
     #[error("{0}")]
     Usage(String),
+    /// A key to be removed still signs for roles of this home.
+    #[error(
+        "key {key_id} is still used by {}; removing it leaves those roles without this \
+         signing key here. Pass --force as well to remove it anyway",
+        used_by.join(", ")
+    )]
+    KeyInUse { key_id: String, used_by: Vec<String> },
     /// The server could not be reached or answered with an error (the text names the URL,
     /// the status and the server's own message).
     #[error("{0}")]

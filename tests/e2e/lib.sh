@@ -13,13 +13,14 @@ offline() {
   fi
 }
 
-# Notary's key ID of a PUBLIC KEY PEM: sha256 of {"keytype":"ecdsa","keyval":{...}}.
+# Notary's key ID of a PUBLIC KEY PEM: sha256 of {"keytype":TYPE,"keyval":{...}}, where
+# TYPE is the second argument (ecdsa when not given; rsa for RSA keys).
 key_id_of_pem() {
-  python3 - "$1" <<'PY'
+  python3 - "$1" "${2:-ecdsa}" <<'PY'
 import base64, hashlib, sys
 body = "".join(l for l in open(sys.argv[1]) if not l.startswith("-----") and ":" not in l)
 b64 = base64.b64encode(base64.b64decode(body)).decode()
-obj = '{"keytype":"ecdsa","keyval":{"private":null,"public":"%s"}}' % b64
+obj = '{"keytype":"%s","keyval":{"private":null,"public":"%s"}}' % (sys.argv[2], b64)
 print(hashlib.sha256(obj.encode()).hexdigest())
 PY
 }
