@@ -53,17 +53,29 @@ fn passphrases() -> FixedPassphrases {
         .with(KeyClass::Delegation, "deleg-pass")
 }
 
-#[test]
-fn new_repository_ceremony_produces_what_notary_accepts() {
+/// A home (cheap scrypt) that imported a pull bundle of the new GUN.
+struct Setup {
+    dir: tempfile::TempDir,
+    home: Home,
+    store: KeyStore,
+    now: OffsetDateTime,
+    gun: Gun,
+    report: ops::import::ImportReport,
+}
+
+fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::open(&dir.path().join("home")).unwrap();
     let store = KeyStore::with_work_factor(&home.keystore_dir(), 10).unwrap();
     let now = OffsetDateTime::now_utc();
-    let gun = Gun::parse(GUN).unwrap();
-
-    // import
     let opts = ops::import::ImportOptions { now, allow_expired: false, pinned_root: None };
     let report = ops::import::import(&home, &pull_bundle(dir.path()), &opts).unwrap();
+    Setup { dir, home, store, now, gun: Gun::parse(GUN).unwrap(), report }
+}
+
+#[test]
+fn new_repository_ceremony_produces_what_notary_accepts() {
+    let Setup { dir, home, store, now, gun, report } = setup();
     assert!(report.guns[0].new);
 
     // signer add with a key made elsewhere
@@ -159,13 +171,7 @@ fn reencode<T: RoleType>(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn wrong_passphrase_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::open(&dir.path().join("home")).unwrap();
-    let store = KeyStore::with_work_factor(&home.keystore_dir(), 10).unwrap();
-    let now = OffsetDateTime::now_utc();
-    let gun = Gun::parse(GUN).unwrap();
-    let opts = ops::import::ImportOptions { now, allow_expired: false, pinned_root: None };
-    ops::import::import(&home, &pull_bundle(dir.path()), &opts).unwrap();
+    let Setup { dir, home, store, now, gun, .. } = setup();
     let jeff = SigningKey::generate_p256().public_key();
     ops::signer::add(
         &home,
