@@ -132,6 +132,9 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let store = keystore(&home)?;
             let guns = parse_guns(guns)?;
             let keys = ops::signer::read_keys(keys)?;
+            for w in ops::signer::certificate_warnings(&keys, now) {
+                eprintln!("warning: {w}");
+            }
             let added =
                 ops::signer::add(&home, &store, name, &guns, &keys, now, &mut EnvOrTerminal)?;
             for a in &added {
@@ -165,6 +168,9 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             let (gun, role) = (Gun::parse(gun)?, RoleName::parse(role)?);
             let keys = ops::signer::read_keys(keys)?;
+            for w in ops::signer::certificate_warnings(&keys, now) {
+                eprintln!("warning: {w}");
+            }
             let paths = if *all_paths { vec![String::new()] } else { paths.clone() };
             if paths.is_empty() {
                 eprintln!("warning: {role} gets no paths and can sign nothing; see --all-paths");

@@ -29,6 +29,25 @@ pub fn read_keys(files: &[PathBuf]) -> Result<Vec<PublicKey>, OpsError> {
     files.iter().map(read_key).collect()
 }
 
+/// Warnings for certificates that expire within six months: they still work, but the signer
+/// needs a new one soon.
+pub fn certificate_warnings(keys: &[PublicKey], now: OffsetDateTime) -> Vec<String> {
+    let soon = now + time::Duration::days(182);
+    keys.iter()
+        .filter(|k| k.keytype().is_x509())
+        .filter_map(|k| crypto::check_delegation_certificate(k, now, false).ok())
+        .filter(|info| info.not_after < soon)
+        .map(|info| {
+            let date = info.not_after.date();
+            format!(
+                "the certificate of {} expires on {date}, within six months; get the signer a new \
+                 one and add it before then",
+                info.common_name
+            )
+        })
+        .collect()
+}
+
 /// A signer's key file; a certificate is checked as Notary checks it when it is added
 /// (expiry, SHA-1, RSA size; WIRE.md §4.3).
 fn read_key(path: &PathBuf) -> Result<PublicKey, OpsError> {

@@ -84,6 +84,14 @@ fresh_notary delegation list "$GUN" | grep -Eq "^targets/qa +ci/ +1" || fail "qa
 round offline "${A[@]}" delegation remove "$GUN" targets/qa --yes
 fresh_notary delegation list "$GUN" | grep -q "^targets/qa" && fail "targets/qa still there"
 
+step "a certificate expiring within six months is accepted with a warning"
+openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout kim.key \
+  -out kim.crt -days 30 -subj /CN=kim 2>/dev/null
+offline "${A[@]}" signer add kim "$GUN" --key kim.crt 2>kim.txt
+grep -q "certificate of kim expires on .* within six months" kim.txt || fail "no expiry warning"
+offline "${A[@]}" signer remove kim "$GUN" --yes 2>/dev/null
+offline "${A[@]}" export "$GUN" -o kim-resp.tar.zst 2>/dev/null
+
 step "refusals stage nothing and bump no version"
 expect_fail 2 "does not hold key" "${A[@]}" delegation remove "$GUN" targets/releases "$JEFF_ID"
 expect_fail 1 "not a signer" "${A[@]}" signer remove nobody "$GUN"
