@@ -84,3 +84,24 @@ bad_input_checks() {
   expect_fail 1 "wrong passphrase" env AIRLOCK_TARGETS_PASSPHRASE=wrong "${A[@]}" export "$GUN" -o "$WORK/E.tar.zst"
   [ ! -e "$WORK/E.tar.zst" ] || fail "export with a wrong passphrase wrote a bundle"
 }
+
+# quiet CMD...: runs CMD with its output kept in $WORK/quiet.log; on failure prints that
+# output and the command, then fails.
+quiet() {
+  "$@" >"$WORK/quiet.log" 2>&1 </dev/null || {
+    cat "$WORK/quiet.log" >&2
+    fail "exit $?: $*"
+  }
+}
+
+# capture FILE CMD...: records CMD's stdout, then its stderr (if any) after a
+# "--- stderr ---" line, then "--- rc=N ---", in FILE. Never fails itself.
+capture() {
+  local file=$1 rc=0; shift
+  "$@" >"$file.stdout" 2>"$file.stderr" </dev/null || rc=$?
+  {
+    cat "$file.stdout"
+    [ -s "$file.stderr" ] && { echo "--- stderr ---"; cat "$file.stderr"; }
+    echo "--- rc=$rc ---"
+  } >"$file"
+}
