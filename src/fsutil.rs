@@ -5,10 +5,11 @@
 //! over the target, then the directory itself is flushed. A crash leaves the old file or the
 //! new one, never a mix.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// File mode for secrets and for everything in a home.
 pub const PRIVATE_FILE_MODE: u32 = 0o600;
@@ -29,15 +30,71 @@ pub fn write_atomic_with(
 ) -> io::Result<()> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".airlock-tmp-")
+        .prefix(TEMP_PREFIX)
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)?;
 
     fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
+    crash_point();
 
     tmp.persist(path).map_err(|e| e.error)?;
+    crash_point();
     sync_dir(dir)
+}
+
+/// Atomically creates `path` with `bytes`, failing if it exists: for outputs that must never
+/// overwrite, such as public key files handed to other people.
+pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)?;
+
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    crash_point();
+
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    crash_point();
+    sync_dir(dir)
+}
+
+/// Prefix of the temporary files [`write_atomic`] makes; a crash can leave one behind, and
+/// [`remove_stale_temporaries`] clears them.
+pub const TEMP_PREFIX: &str = ".airlock-tmp-";
+
+/// The test-only switch for crash-injection tests: with `AIRLOCK_TEST_CRASH_AT=N` the process
+/// aborts at its Nth write point (after a temporary file is flushed, and after it is renamed
+/// into place), as if killed there. Unset, it costs one environment lookup per write.
+fn crash_point() {
+    static POINTS: AtomicUsize = AtomicUsize::new(0);
+    let Some(at) =
+        std::env::var("AIRLOCK_TEST_CRASH_AT").ok().and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    if POINTS.fetch_add(1, Ordering::SeqCst) + 1 == at {
+        std::process::abort();
+    }
+}
+
+/// Removes temporary files a crashed writer left in `dir`. Only call it while holding the
+/// home's lock, so no other writer is using them.
+pub fn remove_stale_temporaries(dir: &Path) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates `path` and missing parents with mode 0700 (parents that exist keep their mode).
@@ -57,11 +114,6 @@ pub fn remove_file_durable(path: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-/// Opens a new file that must not exist yet, with `mode`; for outputs that never overwrite.
-pub fn create_new(path: &Path, mode: u32) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).mode(mode).open(path)
 }
 
 fn parent_dir(path: &Path) -> &Path {

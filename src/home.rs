@@ -170,7 +170,19 @@ impl Home {
             eprintln!("airlock: waiting for another airlock process using {}", dir.display());
             FileExt::lock_exclusive(&lock).map_err(io_err)?;
         }
-        Ok(Home { dir: dir.to_path_buf(), _lock: lock })
+        let home = Home { dir: dir.to_path_buf(), _lock: lock };
+        home.remove_stale_temporaries().map_err(io_err)?;
+        Ok(home)
+    }
+
+    /// Clears what a crashed command left half-written: temporary files are never part of
+    /// the state, which only changes by rename.
+    fn remove_stale_temporaries(&self) -> io::Result<()> {
+        let keystore = self.keystore_dir();
+        for dir in [self.dir.join("repos"), keystore.join("keys"), keystore.join("identities")] {
+            fsutil::remove_stale_temporaries(&dir)?;
+        }
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {

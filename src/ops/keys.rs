@@ -115,20 +115,20 @@ pub fn generate(
         .to_public_pem()
         .map_err(|source| OpsError::Key { path: pub_path.clone(), source })?;
 
-    // The public file is claimed first, so a bad --dir stores no key; if storing the key
-    // fails, the file goes again.
+    // The directory is checked first, so a bad --dir stores no key. The public file is
+    // written last, atomically and never over another file: a crash before it leaves an
+    // unused key in the store, never a public file without its key.
     let io_err = |source| OpsError::Io { path: pub_path.clone(), source };
-    let mut file = fsutil::create_new(&pub_path, 0o644).map_err(io_err)?;
-    let key_id = match store_key(store, &key, name, None, now, &mut passphrases) {
-        Ok(id) => id,
-        Err(e) => {
-            drop(file);
-            let _ = std::fs::remove_file(&pub_path);
-            return Err(e);
-        }
-    };
-    std::io::Write::write_all(&mut file, pem.as_bytes()).map_err(io_err)?;
-    file.sync_all().map_err(io_err)?;
+    if !dir.is_dir() {
+        let missing =
+            std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        return Err(OpsError::Io { path: dir.to_path_buf(), source: missing });
+    }
+    let key_id = store_key(store, &key, name, None, now, &mut passphrases)?;
+    if let Err(e) = fsutil::write_new_atomic(&pub_path, pem.as_bytes(), 0o644) {
+        let _ = store.remove(key_id.as_str());
+        return Err(io_err(e));
+    }
 
     Ok(Generated {
         name: name.to_string(),
