@@ -53,8 +53,13 @@ pub enum Change {
     RemoveKeys { role: String, key_ids: Vec<String> },
     /// Remove a delegation role.
     RemoveRole { role: String },
-    /// Re-sign a role unchanged: version + 1, new expiry (`notary witness`).
-    Witness { role: String },
+    /// Re-sign a role unchanged: version + 1, new expiry (`notary witness`). `trust_content`
+    /// records that the operator vouched for content no known key had signed.
+    Witness {
+        role: String,
+        #[serde(default)]
+        trust_content: bool,
+    },
 }
 
 impl Change {
@@ -75,7 +80,7 @@ impl Change {
                 format!("remove key(s) {} from {role}", ids.join(", "))
             }
             Change::RemoveRole { role } => format!("remove the role {role}"),
-            Change::Witness { role } => format!("witness {role} (re-sign it unchanged)"),
+            Change::Witness { role, .. } => format!("witness {role} (re-sign it unchanged)"),
         }
     }
 }
@@ -147,8 +152,8 @@ pub fn apply(
                 remove_role(t, role)?;
                 targets_changed = true;
             }
-            Change::Witness { role } if role == "targets" => targets_changed = true,
-            Change::Witness { role } => {
+            Change::Witness { role, .. } if role == "targets" => targets_changed = true,
+            Change::Witness { role, .. } => {
                 let name = RoleName::parse(role).map_err(|_| ChangeError::BadRole(role.clone()))?;
                 if !witnessed.contains(&name) {
                     witnessed.push(name);

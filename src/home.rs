@@ -80,6 +80,10 @@ pub struct RepoState {
     pub server_keys: BTreeMap<String, Bytes>,
     /// Delegations that did not verify on import, with the reason.
     pub invalid_roles: BTreeMap<String, String>,
+    /// Invalid delegations that no key this home knows of ever signed: their content was
+    /// never approved, so it is not witnessed without `--trust-content`.
+    #[serde(default)]
+    pub unverified_roles: Vec<String>,
     /// Changes staged by commands, signed by `export`.
     pub pending: Vec<Change>,
     /// The newest response exported for this GUN and not yet seen back on the server.
@@ -107,6 +111,7 @@ impl RepoState {
             trusted: BTreeMap::new(),
             server_keys: BTreeMap::new(),
             invalid_roles: BTreeMap::new(),
+            unverified_roles: Vec::new(),
             pending: Vec::new(),
             exported: None,
         }

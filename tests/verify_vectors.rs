@@ -106,7 +106,8 @@ fn root_rotation_chains_from_the_trusted_root() {
     let before = load("notary-cli-repo1-before-rotation", "example.com/test/repo1");
     let after = load("notary-cli-repo1", "example.com/test/repo1");
     let trusted = verify(&before, &opts()).unwrap();
-    let prev = Previous { root: &trusted.root, roles: BTreeMap::new() };
+    let prev =
+        Previous { root: &trusted.root, roles: BTreeMap::new(), delegation_keys: BTreeMap::new() };
     let files = RepoFiles { metadata: &after.metadata, root_history: &after.history };
     let v = verify_repo(&after.gun, &files, Some(&prev), &opts()).unwrap();
     assert_eq!(v.root.signed.common.version, 3);
@@ -114,7 +115,8 @@ fn root_rotation_chains_from_the_trusted_root() {
 
     // the other way round is a rollback
     let newer = verify(&after, &opts()).unwrap();
-    let prev = Previous { root: &newer.root, roles: BTreeMap::new() };
+    let prev =
+        Previous { root: &newer.root, roles: BTreeMap::new(), delegation_keys: BTreeMap::new() };
     let files = RepoFiles { metadata: &before.metadata, root_history: &before.history };
     let err = verify_repo(&before.gun, &files, Some(&prev), &opts()).unwrap_err();
     assert!(matches!(err, VerifyError::Rollback { .. }), "{err}");
@@ -126,7 +128,7 @@ fn a_missing_intermediate_root_breaks_the_chain() {
     let v1 = metadata::parse::<Root>(&first.history[&1], "root").unwrap();
     let mut after = load("notary-cli-repo1", "example.com/test/repo1");
     after.history.remove(&2);
-    let prev = Previous { root: &v1, roles: BTreeMap::new() };
+    let prev = Previous { root: &v1, roles: BTreeMap::new(), delegation_keys: BTreeMap::new() };
     let files = RepoFiles { metadata: &after.metadata, root_history: &after.history };
     let err = verify_repo(&after.gun, &files, Some(&prev), &opts()).unwrap_err();
     assert!(matches!(err, VerifyError::RootChain { .. }), "{err}");
@@ -139,7 +141,7 @@ fn versions_below_the_trusted_ones_are_rollbacks() {
     let higher = v.targets.signed.common.version + 1;
     let mut roles = BTreeMap::new();
     roles.insert("targets".to_string(), (higher, &b""[..]));
-    let prev = Previous { root: &v.root, roles };
+    let prev = Previous { root: &v.root, roles, delegation_keys: BTreeMap::new() };
     let files = RepoFiles { metadata: &repo.metadata, root_history: &repo.history };
     let err = verify_repo(&repo.gun, &files, Some(&prev), &opts()).unwrap_err();
     assert!(matches!(err, VerifyError::Rollback { ref role, .. } if role == "targets"), "{err}");

@@ -31,6 +31,9 @@ pub enum BundleError {
     #[error("bundle data continues after {what}; {REDO}")]
     TrailingData { what: &'static str },
 
+    #[error("bundle archive ends without the end-of-archive marker after its last entry; {REDO}")]
+    NoEndMarker,
+
     // Limits.
     #[error("bundle expands to more than {limit} bytes (at {at}); {REDO}, or raise the limit")]
     TooLarge { at: String, limit: u64 },

@@ -95,6 +95,11 @@ impl Meter {
         }
     }
 
+    /// Decompressed bytes the tar reader has pulled so far.
+    pub(crate) fn decompressed(&self) -> u64 {
+        self.decompressed.get()
+    }
+
     fn add_compressed(&self, n: usize) {
         self.compressed.set(self.compressed.get().saturating_add(n as u64));
     }

@@ -87,9 +87,23 @@ fn read_archive(
 ) -> Result<(Checked, Vec<u8>), BundleError> {
     let mut entries = archive.entries().map_err(|e| meter.error("start of archive", e))?;
 
-    let (checked, manifest_bytes) = read_manifest(&mut entries, limits, meter)?;
-    read_files(&mut entries, &checked, meter, sink)?;
+    let (checked, manifest_bytes, manifest_end) = read_manifest(&mut entries, limits, meter)?;
+    let data_end = read_files(&mut entries, &checked, meter, sink)?.unwrap_or(manifest_end);
+
+    // The tar reader stops at a zero block or at the end of the stream alike; only the bytes
+    // it pulled tell the two apart (bundle-format.md §2 requires the marker).
+    if meter.decompressed() < data_end + BLOCK {
+        return Err(BundleError::NoEndMarker);
+    }
     Ok((checked, manifest_bytes))
+}
+
+/// A tar block.
+const BLOCK: u64 = 512;
+
+/// Where an entry's data ends, padded to whole blocks.
+fn end_of(entry: &tar::Entry<'_, Stream>) -> u64 {
+    entry.raw_file_position() + entry.size().div_ceil(BLOCK) * BLOCK
 }
 
 /// Builds the counted decompression stream over the file.
@@ -107,7 +121,7 @@ fn read_manifest(
     entries: &mut Entries<'_, Stream>,
     limits: &Limits,
     meter: &Meter,
-) -> Result<(Checked, Vec<u8>), BundleError> {
+) -> Result<(Checked, Vec<u8>, u64), BundleError> {
     let mut entry = match entries.next() {
         None => return Err(BundleError::MissingManifest),
         Some(entry) => entry.map_err(|e| meter.error("header of the first entry", e))?,
@@ -122,9 +136,10 @@ fn read_manifest(
         return Err(BundleError::ManifestTooLarge { length, limit: limits.max_manifest });
     }
 
+    let end = end_of(&entry);
     let bytes = read_data(&mut entry, &path, length, meter)?;
     let checked = Manifest::parse(&bytes, limits)?;
-    Ok((checked, bytes))
+    Ok((checked, bytes, end))
 }
 
 /// Reads every other entry, which must follow the manifest's list exactly and in order.
@@ -133,9 +148,10 @@ fn read_files(
     checked: &Checked,
     meter: &Meter,
     sink: &mut dyn FnMut(&Located, Vec<u8>),
-) -> Result<(), BundleError> {
+) -> Result<Option<u64>, BundleError> {
     let expected = &checked.manifest.entries;
     let mut next = 0;
+    let mut end = None;
     let mut previous = MANIFEST_PATH.to_string();
 
     for entry in entries.by_ref() {
@@ -149,6 +165,7 @@ fn read_files(
             let (expected, actual) = (info.length, entry.size());
             return Err(BundleError::LengthMismatch { path, expected, actual });
         }
+        end = Some(end_of(&entry));
         let data = read_data(&mut entry, &path, info.length, meter)?;
         let actual = sha256_hex(&data);
         if actual != info.sha256 {
@@ -165,7 +182,7 @@ fn read_files(
 
     match expected.get(next) {
         Some(missing) => Err(BundleError::MissingEntry { path: missing.path.clone(), found: None }),
-        None => Ok(()),
+        None => Ok(end),
     }
 }
 

@@ -57,6 +57,10 @@ pub enum Command {
         gun: String,
         #[arg(required = true)]
         roles: Vec<String>,
+        /// Also witness a role that no key this home knows of has signed, vouching for its
+        /// content. Dangerous: check it with `airlock inspect` first.
+        #[arg(long)]
+        trust_content: bool,
     },
     /// Show signed tags, signers and keys as `docker trust inspect` does (JSON, or the
     /// `--pretty` text), from this home's signed metadata; pending changes are not shown.

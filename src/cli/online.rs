@@ -68,7 +68,7 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
     let bundle =
         bundle::read(&args.bundle, &Limits::default()).map_err(OpsError::bundle(&args.bundle))?;
     if bundle.contents.kind != BundleKind::Response {
-        return Err(OpsError::Usage(format!(
+        return Err(OpsError::WrongBundle(format!(
             "{} is a pull bundle; push takes the response bundle that `airlock export` wrote",
             args.bundle.display()
         )));

@@ -193,13 +193,17 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let staged = ops::delegation::remove(&home, &gun, &role, key_ids, now, &mut ask)?;
             print_staged(cli, &[staged])
         }
-        Command::Witness { gun, roles } => {
+        Command::Witness { gun, roles, trust_content } => {
             let home = open_existing_home(cli)?;
             let gun = Gun::parse(gun)?;
             let roles: Vec<RoleName> =
                 roles.iter().map(|r| RoleName::parse(r)).collect::<Result<_, _>>()?;
             let mut yes = |_: &ops::delegation::Staged| Ok(true);
-            let staged = ops::delegation::witness(&home, &gun, &roles, now, &mut yes)?;
+            if *trust_content {
+                eprintln!("airlock: WARNING: --trust-content: you vouch for the roles' content");
+            }
+            let staged =
+                ops::delegation::witness(&home, &gun, &roles, *trust_content, now, &mut yes)?;
             print_staged(cli, &[staged])
         }
         Command::Delegation(DelegationCommand::List { gun }) => {

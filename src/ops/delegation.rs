@@ -98,6 +98,7 @@ pub fn witness(
     home: &Home,
     gun: &Gun,
     roles: &[RoleName],
+    trust_content: bool,
     now: OffsetDateTime,
     confirm: Confirm,
 ) -> Result<Staged, OpsError> {
@@ -112,9 +113,22 @@ pub fn witness(
             let why = format!("{role} has no signed file to witness");
             return Err(OpsError::Refused { gun: gun.clone(), why });
         }
+        if state.unverified_roles.iter().any(|r| r == role.as_str()) && !trust_content {
+            return Err(OpsError::Refused { gun: gun.clone(), why: unverified(role) });
+        }
     }
-    let changes = roles.iter().map(|r| Change::Witness { role: r.to_string() }).collect();
+    let witness = |r: &RoleName| Change::Witness { role: r.to_string(), trust_content };
+    let changes = roles.iter().map(witness).collect();
     stage(home, gun, changes, now, confirm)
+}
+
+/// Why an unverified role is not witnessed.
+pub fn unverified(role: &RoleName) -> String {
+    format!(
+        "{role} is not signed by any key this repository delegated to as far as this home \
+         knows: its content was never approved. Check it with `airlock inspect`; witness it \
+         only if you vouch for every target in it (--trust-content)"
+    )
 }
 
 fn check_delegation(role: &RoleName) -> Result<(), OpsError> {

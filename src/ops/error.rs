@@ -40,6 +40,9 @@ pub enum OpsError {
     Refused { gun: Gun, why: String },
     #[error("{0}")]
     Usage(String),
+    /// A bundle of the wrong kind for the command: refused input.
+    #[error("{0}")]
+    WrongBundle(String),
     /// A key to be removed still signs for roles of this home.
     #[error(
         "key {key_id} is still used by {}; removing it leaves those roles without this \

@@ -12,6 +12,7 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use crate::bundle::{self, BundleContents, BundleKind, RepoFiles};
+use crate::change::Change;
 use crate::crypto::{self, KeyId, PublicKey};
 use crate::home::{Bytes, Exported, Home, RepoState};
 use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
@@ -131,6 +132,13 @@ fn sign_gun(
         files.insert(RoleName::targets(), signed.bytes);
     }
     for role in &draft.witnessed {
+        let vouched = state.pending.iter().any(
+            |c| matches!(c, Change::Witness { role: r, trust_content: true } if r == role.as_str()),
+        );
+        if state.unverified_roles.iter().any(|r| r == role.as_str()) && !vouched {
+            let why = crate::ops::delegation::unverified(role);
+            return Err(OpsError::Refused { gun: state.gun(), why });
+        }
         let bytes = witness(state, &draft.targets, role, unlocked, now, passphrases)?;
         files.insert(role.clone(), bytes);
     }

@@ -14,7 +14,7 @@ use crate::home::{Bytes, Home, RepoState};
 use crate::ops::OpsError;
 use crate::tuf::cjson;
 use crate::tuf::metadata::{self, Ctx, Root};
-use crate::tuf::verify::{self, Options, Previous, VerifiedRepo};
+use crate::tuf::verify::{self, Options, Previous, VerifiedRepo, VerifyError};
 use crate::tuf::Gun;
 
 pub struct ImportOptions<'a> {
@@ -55,7 +55,7 @@ pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportRe
     }
     let bundle = bundle::read(path, &Limits::default()).map_err(OpsError::bundle(path))?;
     if bundle.contents.kind != BundleKind::Pull {
-        return Err(OpsError::Usage(format!(
+        return Err(OpsError::WrongBundle(format!(
             "{} is a response bundle; import takes pull bundles (responses go to `airlock push`)",
             path.display()
         )));
@@ -83,7 +83,12 @@ fn verify_one(
 ) -> Result<(RepoState, GunReport), OpsError> {
     let gun = &repo.gun;
     let mut state = previous.clone().unwrap_or_else(|| RepoState::new(gun));
-    check_server_keys(gun, repo)?;
+    check_server_keys(gun, repo).map_err(|e| match e {
+        OpsError::Metadata(source) => {
+            OpsError::Verify(VerifyError::Metadata { gun: gun.clone(), source })
+        }
+        other => other,
+    })?;
 
     let mut report = GunReport {
         gun: gun.to_string(),
@@ -132,13 +137,28 @@ fn verify_files(
         None => None,
     };
     let prev = match (&prev_root, previous) {
-        (Some(root), Some(state)) => Some(Previous { root, roles: trusted_versions(state)? }),
+        (Some(root), Some(state)) => Some(Previous {
+            root,
+            roles: trusted_versions(state)?,
+            delegation_keys: known_delegation_keys(state)?,
+        }),
         _ => None,
     };
     let files = verify::RepoFiles { metadata: &repo.metadata, root_history: &repo.root_history };
     let options =
         Options { now: opts.now, allow_expired: opts.allow_expired, pinned_root: opts.pinned_root };
     Ok(verify::verify_repo(&repo.gun, &files, prev.as_ref(), &options)?)
+}
+
+/// Every delegation key the trusted (or exported) targets lists.
+fn known_delegation_keys(state: &RepoState) -> Result<BTreeMap<KeyId, PublicKey>, OpsError> {
+    let mut keys = BTreeMap::new();
+    let heads = [state.trusted.get("targets").map(|b| b.0.as_slice()), state.head("targets")];
+    for bytes in heads.into_iter().flatten() {
+        let targets = metadata::parse::<metadata::Targets>(bytes, "targets")?;
+        keys.extend(targets.signed.delegations.keys.unwrap_or_default());
+    }
+    Ok(keys)
 }
 
 /// Version and bytes of each role this home trusts.
@@ -185,6 +205,8 @@ fn record_verified(state: &mut RepoState, v: &VerifiedRepo, report: &mut GunRepo
     }
     state.trusted = trusted;
     state.invalid_roles = report.invalid_roles.clone();
+    let unverified = v.invalid.iter().filter(|i| !i.signed_by_known_key);
+    state.unverified_roles = unverified.map(|i| i.role.to_string()).collect();
 }
 
 /// The server holds everything this home exported once each exported role's version is

@@ -81,6 +81,11 @@ pub enum VerifyError {
 pub struct InvalidRole {
     pub role: RoleName,
     pub reason: String,
+    /// Whether some signature on it verifies with a key this repository delegated at some
+    /// point this home knows of (its parent now, or the parent this home trusted before).
+    /// A role left invalid by a removed signer is; a file nobody known signed is not, and
+    /// its content must never be re-signed (witnessed) as if it had been approved.
+    pub signed_by_known_key: bool,
 }
 
 /// The files of one GUN, as carried by a bundle.
@@ -94,6 +99,9 @@ pub struct Previous<'a> {
     pub root: &'a Signed<Root>,
     /// Role name -> (version, file bytes).
     pub roles: BTreeMap<String, (i64, &'a [u8])>,
+    /// Delegation keys the trusted targets listed: a delegation whose signer was removed
+    /// since is still recognised as once approved.
+    pub delegation_keys: BTreeMap<KeyId, PublicKey>,
 }
 
 pub struct Options<'a> {
@@ -153,7 +161,8 @@ pub fn verify_repo(
     v.check_role(&root.signed, "targets", &targets)?;
 
     // 5. delegations
-    let (delegations, invalid, invalid_files) = v.delegations(files, &targets)?;
+    let known = previous.map(|p| p.delegation_keys.clone()).unwrap_or_default();
+    let (delegations, invalid, invalid_files) = v.delegations(files, &targets, &known)?;
 
     let repo = VerifiedRepo {
         root,
@@ -437,6 +446,7 @@ impl Verifier<'_> {
         &self,
         files: &RepoFiles,
         targets: &Signed<Targets>,
+        known_keys: &BTreeMap<KeyId, PublicKey>,
     ) -> Result<
         (BTreeMap<RoleName, Signed<Targets>>, Vec<InvalidRole>, BTreeMap<RoleName, Vec<u8>>),
         VerifyError,
@@ -459,7 +469,17 @@ impl Verifier<'_> {
                     valid.insert(role.clone(), file);
                 }
                 Err(reason) => {
-                    invalid.push(InvalidRole { role: role.clone(), reason });
+                    let mut keys = known_keys.clone();
+                    if let Some(current) =
+                        parent_file.and_then(|p| p.signed.delegations.keys.clone())
+                    {
+                        keys.extend(current);
+                    }
+                    let signed_by_known_key = file.signatures.iter().any(|s| {
+                        let key = KeyId::parse(&s.keyid).ok().and_then(|id| keys.get(&id));
+                        key.is_some_and(|k| verify_one(k, s, &file.canonical))
+                    });
+                    invalid.push(InvalidRole { role: role.clone(), reason, signed_by_known_key });
                     invalid_files.insert(role.clone(), bytes.clone());
                 }
             }
@@ -491,6 +511,12 @@ impl Verifier<'_> {
         ];
         for (role, file) in &repo.delegations {
             current.push((role.to_string(), file.signed.common.version, &file.bytes));
+        }
+        // Invalid delegations are kept as the repository's files, so they obey the same
+        // rules: a broken signature must not carry an older or altered file past them.
+        for (role, bytes) in &repo.invalid_files {
+            let file: Signed<Targets> = self.parse_bytes(bytes, role.as_str())?;
+            current.push((role.to_string(), file.signed.common.version, bytes));
         }
         for (role, version, bytes) in current {
             let Some((trusted, trusted_bytes)) = previous.roles.get(&role) else { continue };
