@@ -217,3 +217,28 @@ fn expiry_wrong_gun_and_pins() {
     let wrong = Options { pinned_root: Some(&"0".repeat(64)), ..opts() };
     assert!(matches!(verify(&repo, &wrong), Err(VerifyError::PinMismatch { .. })));
 }
+
+#[test]
+fn uploads_are_checked_like_imports() {
+    use airlock::tuf::verify::{verify_upload, ServerState};
+    let repo = load("docker-trust-repo", "127.0.0.1:5000/test/dockerrepo");
+    let root = repo.metadata[&RoleName::root()].clone();
+    let server = ServerState { root: Some(&root), targets: None };
+    let now = OffsetDateTime::now_utc();
+
+    let mut upload = BTreeMap::new();
+    upload.insert(RoleName::targets(), repo.metadata[&RoleName::targets()].clone());
+    upload.insert(RoleName::releases(), repo.metadata[&RoleName::releases()].clone());
+    verify_upload(&repo.gun, &upload, &server, now).unwrap();
+
+    let mut bad = upload.clone();
+    replace(bad.get_mut(&RoleName::targets()).unwrap(), "\"sig\":\"", "\"sig\":\"AAAA");
+    let err = verify_upload(&repo.gun, &bad, &server, now).unwrap_err();
+    assert!(matches!(err, VerifyError::Threshold { ref role, .. } if role == "targets"), "{err}");
+
+    let no_root = ServerState { root: None, targets: None };
+    assert!(matches!(
+        verify_upload(&repo.gun, &upload, &no_root, now),
+        Err(VerifyError::Missing { .. })
+    ));
+}

@@ -8,6 +8,7 @@ use super::{Cli, DeleteArgs, PullArgs, PushArgs, ServerArgs};
 use crate::bundle::{self, BundleContents, BundleKind, Limits};
 use crate::online::{self, Client, OnlineError};
 use crate::ops::OpsError;
+use crate::tuf::verify::ServerState;
 use crate::tuf::{Gun, RoleName};
 
 fn client(args: &ServerArgs) -> Result<Client, OpsError> {
@@ -55,6 +56,21 @@ struct PushResult {
     error: Option<String>,
 }
 
+/// The rules import applies, applied to what is about to be sent (against the server's
+/// current root and targets for what the bundle does not carry).
+fn check_upload(client: &Client, repo: &bundle::RepoFiles) -> Result<(), OpsError> {
+    let online = |e: crate::online::OnlineError| OpsError::Online(e.to_string());
+    let root = client.get_role(&repo.gun, &RoleName::root()).map_err(online)?;
+    let targets = match repo.metadata.contains_key(&RoleName::targets()) {
+        true => None,
+        false => client.get_role(&repo.gun, &RoleName::targets()).map_err(online)?,
+    };
+    let server = ServerState { root: root.as_deref(), targets: targets.as_deref() };
+    let now = OffsetDateTime::now_utc();
+    crate::tuf::verify::verify_upload(&repo.gun, &repo.metadata, &server, now)?;
+    Ok(())
+}
+
 /// Whether the server already stores exactly these files: a retried push of an accepted
 /// response is then harmless, not a conflict.
 fn already_on_server(client: &Client, gun: &Gun, files: &[(RoleName, Vec<u8>)]) -> bool {
@@ -74,6 +90,11 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
         )));
     }
     let client = client(&args.server)?;
+
+    // Nothing is sent unless everything would be accepted by the rules import applies.
+    for repo in &bundle.contents.repos {
+        check_upload(&client, repo)?;
+    }
 
     let mut results = Vec::new();
     for repo in &bundle.contents.repos {

@@ -72,6 +72,8 @@ pub enum VerifyError {
          {gun}` and import again"
     )]
     RootReplaced { gun: Gun, version: i64 },
+    #[error("{gun}: {role} would not be accepted: {reason}")]
+    Delegation { gun: Gun, role: String, reason: String },
     #[error("{gun}: the root is not signed by the pinned root key {pinned}")]
     PinMismatch { gun: Gun, pinned: String },
 }
@@ -178,6 +180,65 @@ pub fn verify_repo(
         v.check_rollback(&repo, previous)?;
     }
     Ok(repo)
+}
+
+/// What a server currently holds for a GUN, as far as an upload depends on it.
+pub struct ServerState<'a> {
+    pub root: Option<&'a [u8]>,
+    pub targets: Option<&'a [u8]>,
+}
+
+/// Checks a response before it is pushed, with the rules import applies: every file parses
+/// strictly; a new root is signed by its own keys (and by the server's current root, one
+/// version up), with Notary's certificate checks; targets and delegations are signed by the
+/// keys their parents list, with their thresholds, and not expired.
+pub fn verify_upload(
+    gun: &Gun,
+    files: &BTreeMap<RoleName, Vec<u8>>,
+    server: &ServerState,
+    now: OffsetDateTime,
+) -> Result<(), VerifyError> {
+    let opts = Options { now, allow_expired: false, pinned_root: None };
+    let v = Verifier { gun, opts: &opts };
+    let parse_root = |b: &[u8]| v.parse_bytes::<Root>(b, "root");
+    let current = server.root.map(parse_root).transpose()?;
+
+    let root = match files.get(&RoleName::root()) {
+        Some(bytes) => {
+            let root = parse_root(bytes)?;
+            v.check_self_signed(&root)?;
+            if let Some(current) = &current {
+                let history = BTreeMap::new();
+                let chain = RepoFiles { metadata: files, root_history: &history };
+                v.check_chain(current, &root, &chain)?;
+            }
+            v.check_root_certificates(&root.signed)?;
+            v.check_expiry("root", &root.signed)?;
+            root
+        }
+        None => current.ok_or_else(|| v.missing("root (neither uploaded nor on the server)"))?,
+    };
+
+    let targets = match (files.get(&RoleName::targets()), server.targets) {
+        (Some(bytes), _) => {
+            let targets: Signed<Targets> = v.parse_bytes(bytes, "targets")?;
+            v.check_role(&root.signed, "targets", &targets)?;
+            Some(targets)
+        }
+        (None, Some(bytes)) => Some(v.parse_bytes(bytes, "targets")?),
+        (None, None) => None,
+    };
+
+    for (role, bytes) in files.iter().filter(|(r, _)| r.is_delegation()) {
+        let file: Signed<Targets> = v.parse_bytes(bytes, role.as_str())?;
+        let parent = if role.depth() == 1 { targets.as_ref() } else { None };
+        v.check_delegation(role, &file, parent).map_err(|reason| VerifyError::Delegation {
+            gun: gun.clone(),
+            role: role.to_string(),
+            reason,
+        })?;
+    }
+    Ok(())
 }
 
 impl Verifier<'_> {
