@@ -453,7 +453,8 @@ fn bundle_cases() -> Vec<Case> {
             "could belong to more than one GUN",
             raw(|_, r| {
                 let inner = format!("{GUN}/metadata/targets");
-                r.manifest["guns"].as_array_mut().unwrap().push(serde_json::json!({"gun": inner, "new": true}));
+                let guns = r.manifest["guns"].as_array_mut().unwrap();
+                guns.push(serde_json::json!({"gun": inner, "new": true}));
                 let p = format!("repos/{inner}/metadata/root.json");
                 r.entries.push(RawEntry::file(&p, b"{}"));
                 r.entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -469,7 +470,7 @@ fn bundle_cases() -> Vec<Case> {
         case(
             "entry: missing (targets.json removed)",
             1,
-            "metadata/targets.json\" is listed in the manifest but is missing from the archive or out of order",
+            "metadata/targets.json\" is listed in the manifest but is missing from the archive",
             raw(|_, r| {
                 let i = r.find(&path_of("targets"));
                 r.entries.remove(i);
@@ -684,12 +685,7 @@ fn bundle_cases() -> Vec<Case> {
                 enc.finish().unwrap()
             }),
         ),
-        case(
-            "tar: empty archive",
-            1,
-            "has no manifest.json",
-            bytes(|_| zstd_frame(&[0u8; 1024])),
-        ),
+        case("tar: empty archive", 1, "has no manifest.json", bytes(|_| zstd_frame(&[0u8; 1024]))),
         // the manifest
         case(
             "manifest: kind response",
@@ -745,7 +741,8 @@ fn bundle_cases() -> Vec<Case> {
             "duplicate field `kind`",
             raw(|_, r| {
                 let text = String::from_utf8(r.manifest_bytes()).unwrap();
-                let dup = text.replacen("\"kind\": \"pull\",", "\"kind\": \"pull\",\n  \"kind\": \"pull\",", 1);
+                let kind = "\"kind\": \"pull\",";
+                let dup = text.replacen(kind, &format!("{kind}\n  {kind}"), 1);
                 assert_ne!(dup, text);
                 r.manifest_bytes = Some(dup.into_bytes());
             }),
@@ -779,7 +776,7 @@ fn metadata_cases() -> Vec<Case> {
         case(
             "signature: timestamp",
             1,
-            "example.com/team/app: timestamp: valid signatures from 0 key(s) do not meet the threshold of 1",
+            "app: timestamp: valid signatures from 0 key(s) do not meet the threshold of 1",
             spec(|fx| Spec { corrupt_sig: vec!["timestamp"], ..fx.update() }),
         ),
         case(
@@ -1018,7 +1015,7 @@ fn metadata_cases() -> Vec<Case> {
         case(
             "mix: targets of another length than snapshot lists",
             1,
-            "app: targets does not match the length hash or length that snapshot lists for it (mix-and-match)",
+            "targets does not match the length hash or length that snapshot lists for it",
             repo(|fx| {
                 let mut a = fx.update().build();
                 let mut other = fx.update();
@@ -1181,10 +1178,11 @@ fn metadata_cases() -> Vec<Case> {
         case(
             "root chain: version 3 signed only by a new key",
             1,
-            "root version 3 does not follow the trusted root version 2: version 3 is not signed by the keys of root version 2",
+            "version 3 is not signed by the keys of root version 2",
             spec(|fx| {
                 let new = RootKey::new(GUN, fx.now - Duration::hours(1));
-                Spec { root_version: 3, root_keys: vec![new.clone()], root_signers: vec![new], ..fx.update() }
+                let root_keys = vec![new.clone()];
+                Spec { root_version: 3, root_keys, root_signers: vec![new], ..fx.update() }
             }),
         ),
         case(
@@ -1206,7 +1204,7 @@ fn metadata_cases() -> Vec<Case> {
         case(
             "root certificate: CN of another GUN",
             1,
-            "root certificate CN \"example.com/team/other\" does not match GUN \"example.com/team/app\"",
+            "CN \"example.com/team/other\" does not match GUN \"example.com/team/app\"",
             spec(|fx| {
                 let new = RootKey::new("example.com/team/other", fx.now - Duration::hours(1));
                 Spec {
