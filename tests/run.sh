@@ -29,6 +29,25 @@ ensure_faketime() {
 }
 ensure_faketime
 
+# The docker CLI, for `docker trust` in the differential test (no engine needed). Debian
+# bookworm ships it in docker.io; newer releases also have a CLI-only docker-cli.
+ensure_docker() {
+  command -v docker >/dev/null && return 0
+  section "installing the docker CLI"
+  if [ "$(id -u)" != 0 ]; then
+    echo "tests/run.sh: docker is missing and this is not root; install it with" \
+      "'apt-get install -y docker.io' (or docker-cli)" >&2
+    exit 1
+  fi
+  local pkg=docker.io
+  apt-cache policy docker-cli 2>/dev/null | grep -q 'Candidate: [0-9]' && pkg=docker-cli
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg" >/dev/null 2>&1 ||
+    { apt-get update >/dev/null &&
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$pkg" >/dev/null; }
+  command -v docker >/dev/null || { echo "tests/run.sh: installing $pkg failed" >&2; exit 1; }
+}
+ensure_docker
+
 section "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -59,12 +78,15 @@ tests/e2e/delegations.sh target/debug/airlock
 section "end to end: pull, push and delete over https with --tlscacert, RSA and key removal"
 tests/e2e/online_tls.sh target/debug/airlock
 
+section "end to end: the delegation guide with the real tools and with airlock, outputs compared"
+tests/e2e/differential.sh target/debug/airlock
+
 section "quickstart on the shipped example bundle"
 ceremony-scripts/quickstart.sh target/debug/airlock
 
 section "quickstart a year from now (the example's timestamp has expired by then)"
 AIRLOCK_SCRYPT_WORK_FACTOR=12 faketime '+365 days' ceremony-scripts/quickstart.sh target/debug/airlock
 
-passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 5}')
+passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 6}')
 echo
 echo "tests/run.sh: ${passed} passed, 0 failed"

@@ -178,6 +178,7 @@ fn trusted_versions(state: &RepoState) -> Result<BTreeMap<String, (i64, &[u8])>,
 }
 
 fn record_verified(state: &mut RepoState, v: &VerifiedRepo, report: &mut GunReport) {
+    let previous = state.clone();
     let mut trusted = BTreeMap::new();
     let mut put = |role: &str, bytes: &[u8], version: i64| {
         trusted.insert(role.to_string(), Bytes(bytes.to_vec()));
@@ -205,8 +206,23 @@ fn record_verified(state: &mut RepoState, v: &VerifiedRepo, report: &mut GunRepo
     }
     state.trusted = trusted;
     state.invalid_roles = report.invalid_roles.clone();
-    let unverified = v.invalid.iter().filter(|i| !i.signed_by_known_key);
-    state.unverified_roles = unverified.map(|i| i.role.to_string()).collect();
+    state.unverified_roles = unverified_roles(&previous, v);
+}
+
+/// Invalid delegations whose content no known key approved. A file this home already held,
+/// unchanged, keeps the standing it had: once approved (say, before its signer was removed)
+/// stays approved however many imports later.
+fn unverified_roles(previous: &RepoState, v: &VerifiedRepo) -> Vec<String> {
+    let approved_before = |role: &str, bytes: &[u8]| {
+        let held = previous.trusted.get(role).is_some_and(|b| b.0 == bytes);
+        held && !previous.unverified_roles.iter().any(|r| r == role)
+    };
+    v.invalid
+        .iter()
+        .filter(|i| !i.signed_by_known_key)
+        .filter(|i| !approved_before(i.role.as_str(), &v.invalid_files[&i.role]))
+        .map(|i| i.role.to_string())
+        .collect()
 }
 
 /// The server holds everything this home exported once each exported role's version is
