@@ -42,7 +42,7 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
     if cli.json {
         return print_json(&serde_json::json!({"bundle": args.output, "bundle_digest": digest}));
     }
-    println!("{digest}");
+    super::output::line(format_args!("{digest}"))?;
     Ok(())
 }
 

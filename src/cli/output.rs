@@ -33,6 +33,13 @@ pub fn table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> io::
     writeln!(out)
 }
 
+/// One line of data on stdout. Unlike `println!`, a closed stdout is an error to report
+/// (a broken pipe ends the command quietly), never a panic.
+pub fn line(args: std::fmt::Arguments) -> Result<(), crate::ops::OpsError> {
+    writeln!(io::stdout().lock(), "{args}")
+        .map_err(|source| crate::ops::OpsError::Io { path: "<stdout>".into(), source })
+}
+
 /// Pretty JSON of `value` on stdout.
 pub fn json<T: Serialize>(value: &T) -> io::Result<()> {
     let mut stdout = io::stdout().lock();

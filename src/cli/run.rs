@@ -24,6 +24,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped early (`| head`, `| grep -q`) is not a failure.
+        Err(OpsError::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let code = if e.is_refusal() { 1 } else { 2 };
             eprintln!("airlock: error: {e}");
@@ -102,7 +106,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             if cli.json {
                 return print_json(&made);
             }
-            println!("{}", made.key_id);
+            super::output::line(format_args!("{}", made.key_id))?;
             Ok(())
         }
         Command::Key(KeyCommand::Load { file, name }) => {
@@ -116,7 +120,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             if cli.json {
                 return print_json(&loaded);
             }
-            println!("{}", loaded.key_id);
+            super::output::line(format_args!("{}", loaded.key_id))?;
             Ok(())
         }
         Command::Key(KeyCommand::List) => {
@@ -232,7 +236,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             if cli.json {
                 return print_json(&report);
             }
-            println!("{}", report.bundle_digest);
+            super::output::line(format_args!("{}", report.bundle_digest))?;
             Ok(())
         }
         Command::Bundle(BundleCommand::Inspect { bundle }) => inspect(cli, bundle),
@@ -329,7 +333,7 @@ fn key_remove(
     if cli.json {
         return print_json(&removal);
     }
-    println!("{}", removal.key_id);
+    super::output::line(format_args!("{}", removal.key_id))?;
     Ok(())
 }
 
@@ -486,7 +490,7 @@ fn delegation_list(cli: &Cli, home: &Home, gun: &Gun, now: OffsetDateTime) -> Re
         return print_json(&listed);
     }
     if listed.is_empty() {
-        println!("\nNo delegations present in this repository.\n");
+        super::output::line(format_args!("\nNo delegations present in this repository.\n"))?;
         return Ok(());
     }
     let mut rows = Vec::new();
