@@ -87,6 +87,9 @@ ceremony-scripts/quickstart.sh target/debug/airlock
 section "quickstart a year from now (the example's timestamp has expired by then)"
 AIRLOCK_SCRYPT_WORK_FACTOR=12 faketime '+365 days' ceremony-scripts/quickstart.sh target/debug/airlock
 
-passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 6}')
+section "fuzzing: each cargo-fuzz target for 20 s (optional; says why when it cannot run)"
+fuzz/run.sh 20
+
+passed=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$LOG" | awk '{s += $4} END {print s + 7}')
 echo
 echo "tests/run.sh: ${passed} passed, 0 failed"

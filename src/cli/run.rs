@@ -161,11 +161,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
         }
         Command::Signer(SignerCommand::Remove { name, guns, yes }) => {
             let home = open_existing_home(cli)?;
-            let mut staged = Vec::new();
-            for gun in parse_guns(guns)? {
-                let mut ask = confirm_warnings(*yes);
-                staged.push(ops::delegation::remove_signer(&home, &gun, name, now, &mut ask)?);
-            }
+            let guns = parse_guns(guns)?;
+            let mut ask = confirm_warnings(*yes);
+            let staged =
+                ops::delegation::remove_signer_everywhere(&home, &guns, name, now, &mut ask)?;
             print_staged(cli, &staged)
         }
         Command::Delegation(DelegationCommand::Add { gun, role, keys, paths, all_paths }) => {

@@ -157,6 +157,28 @@ fn tuf_key_id(d: &Delegations, role: &RoleName, given: &str) -> Result<String, O
 /// Asked before a staged change is saved, with what it would mean; `false` stages nothing.
 pub type Confirm<'a> = &'a mut dyn FnMut(&Staged) -> Result<bool, OpsError>;
 
+/// `signer remove NAME GUN...`: every GUN is checked (and confirmed) before any is changed.
+pub fn remove_signer_everywhere(
+    home: &Home,
+    guns: &[Gun],
+    name: &str,
+    now: OffsetDateTime,
+    confirm: Confirm,
+) -> Result<Vec<Staged>, OpsError> {
+    let mut dry = |_: &Staged| Ok(false);
+    for gun in guns {
+        match remove_signer(home, gun, name, now, &mut dry) {
+            Err(OpsError::Usage(msg)) if msg == NOT_CONFIRMED => {}
+            Err(e) => return Err(e),
+            Ok(_) => unreachable!("a dry run saves nothing"),
+        }
+    }
+    guns.iter().map(|gun| remove_signer(home, gun, name, now, &mut *confirm)).collect()
+}
+
+/// What a declined confirmation says.
+const NOT_CONFIRMED: &str = "not confirmed; nothing changed";
+
 /// Applies `changes` on top of what is pending, and stages them only if they apply and the
 /// operator confirms.
 fn stage(
@@ -176,7 +198,7 @@ fn stage(
     warnings.retain(|w| !before.contains(w));
     let staged = Staged { gun: gun.to_string(), changes: described, warnings };
     if !confirm(&staged)? {
-        return Err(OpsError::Usage("not confirmed; nothing changed".into()));
+        return Err(OpsError::Usage(NOT_CONFIRMED.into()));
     }
     home.save_repo(&state)?;
     Ok(staged)

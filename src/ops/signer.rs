@@ -76,6 +76,9 @@ pub fn add(
         states.push(home.require_repo(gun)?);
     }
 
+    // Every GUN is staged in memory first and saved only when all of them worked, so a GUN
+    // that fails changes no other (keys made for an earlier GUN stay as unused keys).
+    let mut staged = Vec::new();
     let mut reports = Vec::new();
     for mut state in states {
         let initialised = needs_init(&state)?;
@@ -85,7 +88,6 @@ pub fn add(
         }
         stage_signer(&mut state, &role, keys);
         repo::draft(&state, now)?;
-        home.save_repo(&state)?;
 
         let key_ids = keys.iter().map(|k| k.canonical_id().map(|id| id.to_string()));
         reports.push(SignerAdded {
@@ -94,6 +96,10 @@ pub fn add(
             roles: vec![role.to_string(), RoleName::releases().to_string()],
             key_ids: key_ids.collect::<Result<_, _>>()?,
         });
+        staged.push(state);
+    }
+    for state in &staged {
+        home.save_repo(state)?;
     }
     Ok(reports)
 }
