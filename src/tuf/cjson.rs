@@ -299,8 +299,8 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// `\uXXXX`, joining surrogate pairs. A lone surrogate is refused: Go would decode it to
-    /// U+FFFD, silently changing what was signed.
+    /// A `\u` escape of four hex digits, joining surrogate pairs. A lone surrogate is refused:
+    /// Go would decode it to U+FFFD, silently changing what was signed.
     fn unicode_escape(&mut self) -> Result<char, JsonError> {
         let first = self.hex4()?;
         let code = match first {
