@@ -10,9 +10,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 AIRLOCK=$(realpath "${1:-$ROOT/target/debug/airlock}")
 source "$HERE/lib.sh"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-deleg.XXXXXX")
-trap '"$ROOT/tests/harness/notary-server.sh" stop "$WORK/server" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
-eval "$("$ROOT/tests/harness/notary-server.sh" start --dir "$WORK/server")"
+e2e_start deleg
 GUN=example.com/guide/app
 OFFLINE_HOME=$WORK/home
 export AIRLOCK_SCRYPT_WORK_FACTOR=12 AIRLOCK_ROOT_PASSPHRASE=r AIRLOCK_TARGETS_PASSPHRASE=t

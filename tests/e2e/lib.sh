@@ -1,5 +1,16 @@
 # Helpers for the end-to-end scripts. Sourced, not run.
 
+# e2e_start NAME [harness options]: a work dir that is removed on exit, and a notary-server
+# on a free loopback port inside it (NOTARY_URL, NOTARY_CA, ... exported). Needs ROOT.
+e2e_start() {
+  local name=$1
+  shift
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-$name.XXXXXX")
+  trap '"$ROOT/tests/harness/notary-server.sh" stop "$WORK/server" >/dev/null 2>&1 || true
+        rm -rf "$WORK"' EXIT
+  eval "$("$ROOT/tests/harness/notary-server.sh" start "$@" --dir "$WORK/server")"
+}
+
 step() { printf '\n=== %s\n' "$*" >&2; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 

@@ -15,14 +15,7 @@ AIRLOCK=$(realpath "${1:-$ROOT/target/debug/airlock}")
 # shellcheck source=tests/e2e/lib.sh
 source "$HERE/lib.sh"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-tls.XXXXXX")
-cleanup() {
-  "$ROOT/tests/harness/notary-server.sh" stop "$WORK/server" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-eval "$("$ROOT/tests/harness/notary-server.sh" start --tls --dir "$WORK/server")"
+e2e_start tls --tls
 case $NOTARY_URL in https://127.0.0.1:*) ;; *) fail "the harness did not start https" ;; esac
 GUN=example.com/tls/app
 GUN_RSA=example.com/tls/rsa

@@ -14,14 +14,7 @@ AIRLOCK=$(realpath "${1:-$ROOT/target/debug/airlock}")
 # shellcheck source=tests/e2e/lib.sh
 source "$HERE/lib.sh"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-e2e.XXXXXX")
-cleanup() {
-  "$ROOT/tests/harness/notary-server.sh" stop "$WORK/server" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-eval "$("$ROOT/tests/harness/notary-server.sh" start --dir "$WORK/server")"
+e2e_start e2e
 GUN=example.com/team/app
 OFFLINE_HOME=$WORK/offline-home
 export AIRLOCK_SCRYPT_WORK_FACTOR=12 # tests only: a cheap scrypt
