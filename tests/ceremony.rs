@@ -116,8 +116,18 @@ fn new_repository_ceremony_produces_what_notary_accepts() {
         assert_go_stable(role, bytes);
     }
 
-    // nothing pending, the export is recorded
+    // the expiry calendar: Notary's lifetimes, the root certificate, nothing the server renews
     let state = home.require_repo(&gun).unwrap();
+    let calendar = ops::expiry::calendar(std::slice::from_ref(&state), 90, now).unwrap();
+    let what: Vec<&str> = calendar.iter().map(|e| e.what.as_str()).collect();
+    assert_eq!(what[..1], ["targets"], "soonest first: {what:?}");
+    assert!(what.contains(&"root") && what.iter().any(|w| w.starts_with("root certificate")));
+    assert!(calendar.iter().all(|e| !e.due && e.days_left >= 3 * 365 - 1), "{calendar:?}");
+    let later = now + time::Duration::days(3 * 365 - 30);
+    let due = ops::expiry::calendar(std::slice::from_ref(&state), 90, later).unwrap();
+    assert!(due.iter().any(|e| e.what == "targets" && e.due));
+
+    // nothing pending, the export is recorded
     assert!(state.pending.is_empty());
     assert_eq!(state.exported.unwrap().bundle_digest, exported.bundle_digest);
 }

@@ -72,6 +72,15 @@ pub enum Command {
         #[arg(long)]
         pretty: bool,
     },
+    /// List when each role and root certificate expires; exits 1 when something expires
+    /// within the window, so a scheduled job can alert.
+    Expiry {
+        /// GUNs to show; all when none are given.
+        guns: Vec<String>,
+        /// The warning window in days.
+        #[arg(long, default_value_t = 90)]
+        within: i64,
+    },
     /// Show pending changes and unconfirmed exports per GUN.
     Status(StatusArgs),
     /// Sign pending changes and write a response bundle.

@@ -217,6 +217,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             trust_inspect(&home, guns, *pretty)
         }
+        Command::Expiry { guns, within } => {
+            let home = open_existing_home(cli)?;
+            expiry(cli, &home, guns, *within, now)
+        }
         Command::Status(args) => {
             let home = open_existing_home(cli)?;
             status(cli, &home, &args.guns)
@@ -512,6 +516,41 @@ fn delegation_list(cli: &Cli, home: &Home, gun: &Gun, now: OffsetDateTime) -> Re
     }
     table(&mut io::stdout().lock(), &["ROLE", "PATHS", "KEY IDS", "THRESHOLD"], &rows)
         .map_err(stdout_err)
+}
+
+fn expiry(
+    cli: &Cli,
+    home: &Home,
+    guns: &[String],
+    within: i64,
+    now: OffsetDateTime,
+) -> Result<(), OpsError> {
+    let guns = if guns.is_empty() { home.guns()? } else { parse_guns(guns)? };
+    let states = guns.iter().map(|g| home.require_repo(g)).collect::<Result<Vec<_>, _>>()?;
+    let calendar = ops::expiry::calendar(&states, within, now)?;
+    if cli.json {
+        print_json(&calendar)?;
+    } else {
+        let rows: Vec<Vec<String>> = calendar
+            .iter()
+            .map(|e| {
+                let mark = if e.due { " (due)" } else { "" };
+                vec![
+                    e.gun.clone(),
+                    e.what.clone(),
+                    e.expires.clone(),
+                    format!("{}{mark}", e.days_left),
+                ]
+            })
+            .collect();
+        let header = ["GUN", "ROLE", "EXPIRES", "DAYS LEFT"];
+        table(&mut io::stdout().lock(), &header, &rows).map_err(stdout_err)?;
+    }
+    let due = calendar.iter().filter(|e| e.due).count();
+    if due > 0 {
+        return Err(OpsError::Due(format!("{due} item(s) expire within {within} days")));
+    }
+    Ok(())
 }
 
 fn status(cli: &Cli, home: &Home, guns: &[String]) -> Result<(), OpsError> {

@@ -40,6 +40,9 @@ pub enum OpsError {
     Refused { gun: Gun, why: String },
     #[error("{0}")]
     Usage(String),
+    /// Something expires within the window asked for (`airlock expiry`): exit 1 for alerts.
+    #[error("{0}")]
+    Due(String),
     /// A bundle of the wrong kind for the command: refused input.
     #[error("{0}")]
     WrongBundle(String),

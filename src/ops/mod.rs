@@ -3,6 +3,7 @@
 //! so tests can drive them with another clock.
 
 pub mod delegation;
+pub mod expiry;
 pub mod export;
 pub mod import;
 pub mod inspect;

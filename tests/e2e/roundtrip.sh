@@ -82,6 +82,13 @@ assert r["versions"]["root"] == 1 and r["versions"]["targets"] == 1, r
 assert r["export_confirmed"] is True, r
 PY
 
+step "6b. the expiry calendar alerts through its exit code"
+offline "$AIRLOCK" --home "$OFFLINE_HOME" expiry "$GUN" | tee expiry.txt
+grep -Eq "^$GUN +targets/releases " expiry.txt || fail "expiry lacks targets/releases"
+grep -q "root certificate" expiry.txt || fail "expiry lacks the root certificate"
+rc=0; "$AIRLOCK" --home "$OFFLINE_HOME" expiry "$GUN" --within 4000 >/dev/null 2>expiry.err || rc=$?
+[ "$rc" = 1 ] && grep -q "expire within 4000 days" expiry.err || fail "expiry did not alert ($rc)"
+
 step "7. a populated repository made by notary: load its targets key, add a signer, push"
 GUN2=example.com/team/populated
 N2=(notary -s "$NOTARY_URL" -d "$WORK/notary-admin")
