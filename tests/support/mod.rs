@@ -7,6 +7,8 @@
 //! still hashed consistently by snapshot and timestamp.
 #![allow(dead_code)]
 
+pub mod cases;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
