@@ -53,6 +53,16 @@ pub enum Change {
     RemoveKeys { role: String, key_ids: Vec<String> },
     /// Remove a delegation role.
     RemoveRole { role: String },
+    /// Replace the keys a base role lists in root (`notary key rotate`). Old root
+    /// certificates stay in `root.keys`, as Notary leaves them; other old keys leave it when
+    /// no role lists them any more. Changing the targets keys re-signs targets with them.
+    SetRoleKeys {
+        role: String,
+        keys: Vec<KeyJson>,
+        /// A new threshold; `None` keeps the role's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        threshold: Option<i64>,
+    },
     /// Re-sign a role unchanged: version + 1, new expiry (`notary witness`). `trust_content`
     /// records that the operator vouched for content no known key had signed.
     Witness {
@@ -80,6 +90,14 @@ impl Change {
                 format!("remove key(s) {} from {role}", ids.join(", "))
             }
             Change::RemoveRole { role } => format!("remove the role {role}"),
+            Change::SetRoleKeys { role, keys, .. } => {
+                let ids: Vec<String> = keys
+                    .iter()
+                    .map(|k| k.to_key().map(|k| k.id().as_str()[..12].to_string()))
+                    .map(|id| id.unwrap_or_else(|_| "?".into()))
+                    .collect();
+                format!("rotate the {role} key(s) to {}", ids.join(", "))
+            }
             Change::Witness { role, .. } => format!("witness {role} (re-sign it unchanged)"),
         }
     }
@@ -97,6 +115,10 @@ pub enum ChangeError {
     NestedRole(String),
     #[error("{0} is not a valid role name")]
     BadRole(String),
+    #[error("{role} would need {threshold} signatures from {keys} key(s); no one could sign it")]
+    Threshold { role: String, threshold: i64, keys: usize },
+    #[error("{0} cannot be left without keys")]
+    NoKeys(String),
     #[error("{role} has no such delegation in targets")]
     NoSuchRole { role: String },
     #[error("{role} does not hold key {key_id}")]
@@ -152,6 +174,13 @@ pub fn apply(
                 remove_role(t, role)?;
                 targets_changed = true;
             }
+            Change::SetRoleKeys { role, keys, threshold } => {
+                let r = root.as_mut().ok_or(ChangeError::NoRoot)?;
+                set_role_keys(r, role, keys, *threshold)?;
+                root_changed = true;
+                targets_changed |= role == "targets";
+            }
+            Change::Witness { role, .. } if role == "root" => root_changed = true,
             Change::Witness { role, .. } if role == "targets" => targets_changed = true,
             Change::Witness { role, .. } => {
                 let name = RoleName::parse(role).map_err(|_| ChangeError::BadRole(role.clone()))?;
@@ -184,6 +213,43 @@ fn new_root(keys: [&KeyJson; 4], now: OffsetDateTime) -> Result<Root, ChangeErro
         keys: root_keys,
         roles,
     })
+}
+
+/// Lists `keys` as the only keys of a base role. Root certificates no role lists stay in
+/// `keys` (Notary keeps them after `key rotate root`); any other key no role lists goes.
+fn set_role_keys(
+    root: &mut Root,
+    role: &str,
+    keys: &[KeyJson],
+    threshold: Option<i64>,
+) -> Result<(), ChangeError> {
+    if !["root", "targets", "snapshot", "timestamp"].contains(&role) {
+        return Err(ChangeError::BadRole(role.to_string()));
+    }
+    if keys.is_empty() {
+        return Err(ChangeError::NoKeys(role.to_string()));
+    }
+    let keys: Vec<PublicKey> = keys.iter().map(KeyJson::to_key).collect::<Result<_, _>>()?;
+    let entry =
+        root.roles.entry(role.to_string()).or_insert(RoleKeys { keyids: None, threshold: 1 });
+    let old = entry.keyids.replace(keys.iter().map(PublicKey::id).collect()).unwrap_or_default();
+    entry.threshold = threshold.unwrap_or(entry.threshold);
+    if entry.threshold < 1 || entry.threshold > keys.len() as i64 {
+        let (threshold, keys) = (entry.threshold, keys.len());
+        return Err(ChangeError::Threshold { role: role.to_string(), threshold, keys });
+    }
+    for key in keys {
+        root.keys.insert(key.id(), key);
+    }
+
+    let used: Vec<KeyId> =
+        root.roles.values().flat_map(|r| r.keyids.iter().flatten().cloned()).collect();
+    for id in old {
+        if role != "root" && !used.contains(&id) {
+            root.keys.remove(&id);
+        }
+    }
+    Ok(())
 }
 
 /// An empty targets role; `export` gives it version 1.

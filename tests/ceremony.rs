@@ -96,8 +96,16 @@ fn new_repository_ceremony_produces_what_notary_accepts() {
     // export, in a command of its own: each passphrase asked once
     let mut p = passphrases();
     let out = dir.path().join("response.bundle");
-    let exported =
-        ops::export::export(&home, &store, std::slice::from_ref(&gun), &out, now, &mut p).unwrap();
+    let exported = ops::export::export(
+        &home,
+        &store,
+        std::slice::from_ref(&gun),
+        &out,
+        now,
+        &Default::default(),
+        &mut p,
+    )
+    .unwrap();
     assert_eq!(exported.guns[0].roles, BTreeMap::from([("root".into(), 1), ("targets".into(), 1)]));
     assert_eq!(p.asked(KeyClass::Root), 1, "root passphrase asked more than once");
     assert_eq!(p.asked(KeyClass::Targets), 1, "targets passphrase asked more than once");
@@ -198,8 +206,16 @@ fn wrong_passphrase_writes_nothing() {
     let mut wrong =
         FixedPassphrases::new().with(KeyClass::Root, "nope").with(KeyClass::Targets, "nope");
     let out = dir.path().join("response.bundle");
-    let err = ops::export::export(&home, &store, std::slice::from_ref(&gun), &out, now, &mut wrong)
-        .unwrap_err();
+    let err = ops::export::export(
+        &home,
+        &store,
+        std::slice::from_ref(&gun),
+        &out,
+        now,
+        &Default::default(),
+        &mut wrong,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("wrong passphrase"), "{err}");
     assert!(!out.exists());
     let after = home.require_repo(&gun).unwrap();

@@ -270,6 +270,11 @@ pub struct ExportArgs {
     /// The response bundle to write (must not exist).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
+    /// How long the roles signed now stay valid: [ROLE=]N{d,w,y}, e.g. 90d, root=5y,
+    /// delegations=1y, targets/releases=180d. Repeatable. Default: Notary's (root 10 years,
+    /// targets, snapshot and delegations 3 years).
+    #[arg(long = "expires", value_name = "[ROLE=]LIFETIME")]
+    pub expires: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -16,6 +16,7 @@ use crate::bundle::{self, Limits};
 use crate::home::Home;
 use crate::keystore::{EnvOrTerminal, KeyStore};
 use crate::ops::keys::KeySpec;
+use crate::ops::lifetimes::Lifetimes;
 use crate::ops::{self, OpsError};
 use crate::tuf::{Gun, RoleName};
 
@@ -229,8 +230,9 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
             let guns = parse_guns(&args.guns)?;
-            let report =
-                ops::export::export(&home, &store, &guns, &args.output, now, &mut EnvOrTerminal)?;
+            let lifetimes = Lifetimes::parse(&args.expires)?;
+            let (out, p) = (&args.output, &mut EnvOrTerminal);
+            let report = ops::export::export(&home, &store, &guns, out, now, &lifetimes, p)?;
             for g in &report.guns {
                 let roles: Vec<String> = g.roles.iter().map(|(r, v)| format!("{r} v{v}")).collect();
                 eprintln!("Signed {}: {}", g.gun, roles.join(", "));

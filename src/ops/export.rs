@@ -17,8 +17,8 @@ use crate::crypto::{self, KeyId, PublicKey};
 use crate::home::{Bytes, Exported, Home, RepoState};
 use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
 use crate::ops::keys::{rfc3339, role_keys, RoleKey};
+use crate::ops::lifetimes::Lifetimes;
 use crate::ops::{repo, OpsError};
-use crate::tuf::gotime::TARGETS_LIFETIME_DAYS;
 use crate::tuf::metadata::{self, RoleType, Root, Signed, Targets};
 use crate::tuf::sign::{sign, Signer};
 use crate::tuf::{GoTime, Gun, RoleName};
@@ -43,6 +43,7 @@ pub fn export(
     guns: &[Gun],
     out: &Path,
     now: OffsetDateTime,
+    lifetimes: &Lifetimes,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<ExportReport, OpsError> {
     if out.exists() {
@@ -53,7 +54,7 @@ pub fn export(
     let mut signed = Vec::new();
     for gun in guns {
         let state = home.require_repo(gun)?;
-        let files = sign_gun(&state, &mut unlocked, now, passphrases)?;
+        let files = sign_gun(&state, &mut unlocked, now, lifetimes, passphrases)?;
         signed.push((state, files));
     }
 
@@ -85,6 +86,7 @@ fn sign_gun(
     state: &RepoState,
     unlocked: &mut Unlocked,
     now: OffsetDateTime,
+    lifetimes: &Lifetimes,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<BTreeMap<RoleName, Vec<u8>>, OpsError> {
     let gun = state.gun();
@@ -103,6 +105,7 @@ fn sign_gun(
     let mut files = BTreeMap::new();
     let root = if draft.root_changed {
         draft.root.common.version = next_version(head_root.as_ref());
+        draft.root.common.expires = lifetimes.expires("root", now);
         let signers = root_signers(&draft.root, head_root.as_ref(), unlocked, passphrases)?;
         // 3. a new root is signed by the old root keys and its own
         let signed = sign(draft.root.clone(), &as_dyn(&signers), "root")?;
@@ -117,7 +120,7 @@ fn sign_gun(
 
     if draft.targets_changed {
         draft.targets.common.version = next_version(head_targets.as_ref());
-        draft.targets.common.expires = GoTime::days_after(now, TARGETS_LIFETIME_DAYS);
+        draft.targets.common.expires = lifetimes.expires("targets", now);
         let listed = listed_keys(&root.signed, "targets");
         let signers = role_keys(unlocked, &listed, passphrases)?;
         if signers.is_empty() {
@@ -139,7 +142,8 @@ fn sign_gun(
             let why = crate::ops::delegation::unverified(role);
             return Err(OpsError::Refused { gun: state.gun(), why });
         }
-        let bytes = witness(state, &draft.targets, role, unlocked, now, passphrases)?;
+        let expires = lifetimes.expires(role.as_str(), now);
+        let bytes = witness(state, &draft.targets, role, unlocked, expires, passphrases)?;
         files.insert(role.clone(), bytes);
     }
     if let Some(bytes) = files.get(&RoleName::root()) {
@@ -156,7 +160,7 @@ fn witness(
     targets: &Targets,
     role: &RoleName,
     unlocked: &mut Unlocked,
-    now: OffsetDateTime,
+    expires: GoTime,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<Vec<u8>, OpsError> {
     let refuse = |why: String| OpsError::Refused { gun: state.gun(), why };
@@ -178,7 +182,7 @@ fn witness(
         )));
     }
     content.common.version += 1;
-    content.common.expires = GoTime::days_after(now, TARGETS_LIFETIME_DAYS);
+    content.common.expires = expires;
     let signed = sign(content, &as_dyn(&signers), role.as_str())?;
 
     let keys: BTreeMap<_, _> = listed.iter().map(|k| (k.id(), k.clone())).collect();

@@ -451,12 +451,15 @@ fn pending_users(state: &RepoState, key_id: &str) -> Vec<String> {
                     roles.push("targets".to_string());
                 }
             }
-            Change::AddKeys { role, keys, .. } if keys.iter().any(listed) => {
+            Change::AddKeys { role, keys, .. } | Change::SetRoleKeys { role, keys, .. }
+                if keys.iter().any(listed) =>
+            {
                 roles.push(role.clone());
             }
             Change::AddKeys { .. }
             | Change::RemoveKeys { .. }
             | Change::RemoveRole { .. }
+            | Change::SetRoleKeys { .. }
             | Change::Witness { .. } => {}
         }
     }

@@ -8,6 +8,7 @@ pub mod export;
 pub mod import;
 pub mod inspect;
 pub mod keys;
+pub mod lifetimes;
 pub mod repo;
 pub mod signer;
 
