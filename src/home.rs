@@ -78,6 +78,10 @@ pub struct RepoState {
     pub trusted: BTreeMap<String, Bytes>,
     /// `timestamp` / `snapshot` -> the server's key JSON, exact bytes.
     pub server_keys: BTreeMap<String, Bytes>,
+    /// New server keys made at the operator's request (`pull --rotate-server-key`), which
+    /// root does not list yet: `key rotate GUN ROLE --server-managed` puts them in root.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rotated_server_keys: BTreeMap<String, Bytes>,
     /// Delegations that did not verify on import, with the reason.
     pub invalid_roles: BTreeMap<String, String>,
     /// Invalid delegations that no key this home knows of ever signed: their content was
@@ -110,6 +114,7 @@ impl RepoState {
             imported_at: String::new(),
             trusted: BTreeMap::new(),
             server_keys: BTreeMap::new(),
+            rotated_server_keys: BTreeMap::new(),
             invalid_roles: BTreeMap::new(),
             unverified_roles: Vec::new(),
             pending: Vec::new(),

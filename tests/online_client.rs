@@ -90,7 +90,7 @@ fn new_gun_garbage_unknown_role_and_delete() {
     let client = server.client();
     let g = gun("example.com/airlock/new");
 
-    let pulled = pull_repo(&client, &g).unwrap();
+    let pulled = pull_repo(&client, &g, &[]).unwrap();
     assert!(pulled.new);
     assert!(pulled.metadata.is_empty() && pulled.root_history.is_empty());
     let names: Vec<&str> = pulled.server_keys.keys().map(RoleName::as_str).collect();
@@ -270,7 +270,7 @@ fn pull_publish_round_trip_and_root_history() {
     let g = gun(name);
     cli.populate(name);
 
-    let pulled = pull_repo(&client, &g).unwrap();
+    let pulled = pull_repo(&client, &g, &[]).unwrap();
     assert!(!pulled.new);
     let roles: Vec<&str> = pulled.metadata.keys().map(RoleName::as_str).collect();
     assert_eq!(roles, ["root", "snapshot", "targets", "targets/releases", "timestamp"]);
@@ -291,7 +291,7 @@ fn pull_publish_round_trip_and_root_history() {
 
     // The same client-signed files, uploaded by our multipart encoder, recreate the repo.
     client.delete(&g).unwrap();
-    assert!(pull_repo(&client, &g).unwrap().new);
+    assert!(pull_repo(&client, &g, &[]).unwrap().new);
     let upload: Vec<(RoleName, Vec<u8>)> = pulled
         .metadata
         .iter()
@@ -299,7 +299,7 @@ fn pull_publish_round_trip_and_root_history() {
         .map(|(r, b)| (r.clone(), b.clone()))
         .collect();
     client.publish(&g, &upload).unwrap();
-    let again = pull_repo(&client, &g).unwrap();
+    let again = pull_repo(&client, &g, &[]).unwrap();
     for (r, bytes) in &upload {
         assert_eq!(&again.metadata[r], bytes, "{r} changed");
     }
@@ -308,7 +308,7 @@ fn pull_publish_round_trip_and_root_history() {
     // timestamp, newer than the recreated repo's, so it must start afresh from the server.
     std::fs::remove_dir_all(cli.home.join("trust/tuf")).unwrap();
     cli.run(&["key", "rotate", name, "root"], b"yes\n");
-    let rotated = pull_repo(&client, &g).unwrap();
+    let rotated = pull_repo(&client, &g, &[]).unwrap();
     assert_consistent(&rotated);
     assert_eq!(json(&rotated.metadata[&RoleName::root()])["signed"]["version"], 2);
     let history: Vec<u64> = rotated.root_history.keys().copied().collect();
@@ -318,7 +318,7 @@ fn pull_publish_round_trip_and_root_history() {
 
     // Handing the snapshot key to the server makes pull report it.
     cli.run(&["key", "rotate", name, "snapshot", "-r"], b"yes\n");
-    let server_snapshot = pull_repo(&client, &g).unwrap();
+    let server_snapshot = pull_repo(&client, &g, &[]).unwrap();
     assert_consistent(&server_snapshot);
     assert_eq!(server_snapshot.root_history.keys().copied().collect::<Vec<_>>(), [1, 2]);
     assert_server_keys(&server_snapshot, true);

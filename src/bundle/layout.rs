@@ -24,6 +24,8 @@ pub(crate) enum Slot {
     History(u64),
     /// The server's answer to `GET .../<role>.key`: `server-keys/<role>.json`.
     ServerKey(RoleName),
+    /// A new server key, the answer to `POST .../<role>.key`: `server-keys/<role>.rotated.json`.
+    RotatedServerKey(RoleName),
 }
 
 /// A file's place in a bundle: the GUN (as an index into the manifest's list) and the slot.
@@ -40,6 +42,9 @@ impl Slot {
             Slot::Metadata(role) => format!("{REPOS_PREFIX}{gun}/metadata/{role}.json"),
             Slot::History(n) => format!("{REPOS_PREFIX}{gun}/metadata/history/{n}.root.json"),
             Slot::ServerKey(role) => format!("{REPOS_PREFIX}{gun}/server-keys/{role}.json"),
+            Slot::RotatedServerKey(role) => {
+                format!("{REPOS_PREFIX}{gun}/server-keys/{role}.rotated.json")
+            }
         }
     }
 
@@ -49,7 +54,7 @@ impl Slot {
         match self {
             Slot::Metadata(role) => role.as_str() == RoleName::TIMESTAMP,
             Slot::History(_) => false,
-            Slot::ServerKey(_) => true,
+            Slot::ServerKey(_) | Slot::RotatedServerKey(_) => true,
         }
     }
 }
@@ -173,11 +178,16 @@ fn parse_slot(tail: &str) -> Result<Slot, String> {
     }
 
     if let Some(name) = tail.strip_prefix("server-keys/") {
-        let role = name.strip_suffix(".json").ok_or("server key files end in .json")?;
+        let stem = name.strip_suffix(".json").ok_or("server key files end in .json")?;
+        let (role, rotated) = match stem.strip_suffix(".rotated") {
+            Some(role) => (role, true),
+            None => (stem, false),
+        };
         if role != RoleName::TIMESTAMP && role != RoleName::SNAPSHOT {
             return Err("server keys exist only for timestamp and snapshot".to_string());
         }
-        return RoleName::parse(role).map(Slot::ServerKey).map_err(|e| e.to_string());
+        let role = RoleName::parse(role).map_err(|e| e.to_string())?;
+        return Ok(if rotated { Slot::RotatedServerKey(role) } else { Slot::ServerKey(role) });
     }
 
     Err("expected metadata/ or server-keys/ after the GUN".to_string())

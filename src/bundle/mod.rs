@@ -76,6 +76,8 @@ pub struct RepoFiles {
     pub root_history: BTreeMap<u64, Vec<u8>>,
     /// The server's answers to `GET .../<role>.key` for timestamp and snapshot.
     pub server_keys: BTreeMap<RoleName, Vec<u8>>,
+    /// New server keys made on request (`POST .../<role>.key`) that root does not list yet.
+    pub rotated_server_keys: BTreeMap<RoleName, Vec<u8>>,
 }
 
 impl RepoFiles {
@@ -87,6 +89,7 @@ impl RepoFiles {
             metadata: BTreeMap::new(),
             root_history: BTreeMap::new(),
             server_keys: BTreeMap::new(),
+            rotated_server_keys: BTreeMap::new(),
         }
     }
 }

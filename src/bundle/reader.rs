@@ -306,6 +306,7 @@ fn assemble(manifest: &Manifest, files: Vec<(Located, Vec<u8>)>) -> BundleConten
             Slot::Metadata(role) => repo.metadata.insert(role, data),
             Slot::History(version) => repo.root_history.insert(version, data),
             Slot::ServerKey(role) => repo.server_keys.insert(role, data),
+            Slot::RotatedServerKey(role) => repo.rotated_server_keys.insert(role, data),
         };
     }
 

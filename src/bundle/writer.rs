@@ -45,7 +45,9 @@ fn collect_files(contents: &BundleContents) -> Vec<(String, &[u8])> {
         let metadata = repo.metadata.iter().map(|(r, b)| (Slot::Metadata(r.clone()), b));
         let history = repo.root_history.iter().map(|(n, b)| (Slot::History(*n), b));
         let keys = repo.server_keys.iter().map(|(r, b)| (Slot::ServerKey(r.clone()), b));
-        for (slot, bytes) in metadata.chain(history).chain(keys) {
+        let rotated = repo.rotated_server_keys.iter();
+        let rotated = rotated.map(|(r, b)| (Slot::RotatedServerKey(r.clone()), b));
+        for (slot, bytes) in metadata.chain(history).chain(keys).chain(rotated) {
             files.push((slot.path(&repo.gun), bytes.as_slice()));
         }
     }

@@ -144,6 +144,11 @@ pub struct PullArgs {
     /// The pull bundle to write (must not exist).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
+    /// Have the server make a new key for this role (snapshot or timestamp) and carry it in
+    /// the bundle; offline, `airlock key rotate GUN ROLE --server-managed` puts it in root.
+    /// The old key stays in use until that root is pushed.
+    #[arg(long, value_name = "ROLE")]
+    pub rotate_server_key: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -181,6 +186,22 @@ pub enum KeyCommand {
         /// header decides.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Replace the key root lists for a base role (staged; root is re-signed by the old and
+    /// the new keys at export). root: a new key and certificate, or --key; targets: a new
+    /// key; snapshot: a new key held here (airlock then signs snapshots), or with
+    /// --server-managed the key `pull --rotate-server-key` brought.
+    Rotate {
+        gun: String,
+        /// root, targets, snapshot or timestamp.
+        role: String,
+        /// root: rotate to this stored root key (its ID or a unique prefix) with a new
+        /// certificate; the current key again renews its certificate.
+        #[arg(long)]
+        key: Option<String>,
+        /// snapshot or timestamp: the server holds the new key.
+        #[arg(long)]
+        server_managed: bool,
     },
     /// List the keys in the key store.
     List,

@@ -22,11 +22,15 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
     }
     let guns = super::run::parse_guns(&args.guns)?;
     let client = client(&args.server)?;
+    let rotate = rotate_roles(&args.rotate_server_key)?;
 
     let mut repos = Vec::new();
     for gun in &guns {
-        let pulled =
-            online::pull_repo(&client, gun).map_err(|e| OpsError::Online(e.to_string()))?;
+        let pulled = online::pull_repo(&client, gun, &rotate)
+            .map_err(|e| OpsError::Online(e.to_string()))?;
+        for role in pulled.rotated_server_keys.keys() {
+            eprintln!("{gun}: the server made a new {role} key; root lists it after `key rotate`");
+        }
         let what = if pulled.new {
             "no trust data yet (new)".to_string()
         } else {
@@ -44,6 +48,24 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
     }
     super::output::line(format_args!("{digest}"))?;
     Ok(())
+}
+
+/// The roles `--rotate-server-key` names: timestamp or snapshot, each once.
+fn rotate_roles(names: &[String]) -> Result<Vec<RoleName>, OpsError> {
+    let mut roles: Vec<RoleName> = Vec::new();
+    for name in names {
+        if name != RoleName::TIMESTAMP && name != RoleName::SNAPSHOT {
+            let msg = format!(
+                "--rotate-server-key {name}: the server holds only timestamp and snapshot keys"
+            );
+            return Err(OpsError::Usage(msg));
+        }
+        let role = RoleName::parse(name)?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
 }
 
 #[derive(serde::Serialize)]

@@ -124,6 +124,25 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             super::output::line(format_args!("{}", loaded.key_id))?;
             Ok(())
         }
+        Command::Key(KeyCommand::Rotate { gun, role, key, server_managed }) => {
+            let rotation = ops::rotate::Rotation::parse(role, key.clone(), *server_managed)?;
+            let home = open_existing_home(cli)?;
+            let store = keystore(&home)?;
+            let gun = Gun::parse(gun)?;
+            let rotated =
+                ops::rotate::rotate(&home, &store, &gun, &rotation, now, &mut EnvOrTerminal)?;
+            eprintln!(
+                "{gun}: staged: {role} key {} replaces {}",
+                rotated.key_id,
+                rotated.replaced.join(", ")
+            );
+            tell_staged(std::slice::from_ref(&rotated.staged));
+            if cli.json {
+                return print_json(&rotated);
+            }
+            super::output::line(format_args!("{}", rotated.key_id))?;
+            Ok(())
+        }
         Command::Key(KeyCommand::List) => {
             let home = open_existing_home(cli)?;
             key_list(cli, &keystore(&home)?)
@@ -275,6 +294,15 @@ fn confirm_warnings(yes: bool) -> impl FnMut(&ops::delegation::Staged) -> Result
 }
 
 fn print_staged(cli: &Cli, staged: &[ops::delegation::Staged]) -> Result<(), OpsError> {
+    tell_staged(staged);
+    if cli.json {
+        return print_json(&staged);
+    }
+    Ok(())
+}
+
+/// What was staged and its warnings, for people (stderr).
+fn tell_staged(staged: &[ops::delegation::Staged]) {
     for s in staged {
         for c in &s.changes {
             eprintln!("{}: staged: {c}", s.gun);
@@ -284,10 +312,6 @@ fn print_staged(cli: &Cli, staged: &[ops::delegation::Staged]) -> Result<(), Ops
         }
     }
     eprintln!("Run `airlock export` to sign the staged changes.");
-    if cli.json {
-        return print_json(&staged);
-    }
-    Ok(())
 }
 
 /// What `--type` and `--bits` ask for; `--bits` only means something for RSA.

@@ -107,6 +107,18 @@ impl Client {
         self.get(&self.url(gun, &format!("{role}.key")), MAX_SMALL_BYTES)
     }
 
+    /// Asks the server to make a new key for `role` (`POST <role>.key`) and returns it. The
+    /// repository does not change until a root listing the key is published.
+    pub fn rotate_server_key(&self, gun: &Gun, role: &RoleName) -> Result<Vec<u8>, OnlineError> {
+        let url = self.url(gun, &format!("{role}.key"));
+        let response = self.agent.post(&url).send_bytes(&[]);
+        let response = response.map_err(|err| request_error("POST", &url, err))?;
+        if response.status() != 200 {
+            return Err(unexpected_status("POST", &url, response));
+        }
+        read_limited("POST", &url, response, MAX_SMALL_BYTES)
+    }
+
     /// Uploads signed files in one atomic update. The server answers 200 or rejects all.
     pub fn publish(&self, gun: &Gun, files: &[(RoleName, Vec<u8>)]) -> Result<(), OnlineError> {
         if files.is_empty() {

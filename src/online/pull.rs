@@ -23,9 +23,20 @@ pub type PulledRepo = crate::bundle::RepoFiles;
 /// a key for a GUN without a root makes a new key. For an existing GUN the metadata set is
 /// the one the current timestamp pins: files are fetched by the hashes it and the snapshot
 /// list, so a publish racing with the pull cannot produce a mixed set.
-pub fn pull_repo(client: &Client, gun: &Gun) -> Result<PulledRepo, OnlineError> {
+///
+/// `rotate` names server keys (timestamp, snapshot) to replace: the server makes a new key
+/// for each, which the bundle carries beside the current one until a root lists it.
+pub fn pull_repo(
+    client: &Client,
+    gun: &Gun,
+    rotate: &[RoleName],
+) -> Result<PulledRepo, OnlineError> {
     let root = RoleName::root();
     if client.get_role(gun, &root)?.is_none() {
+        if let Some(role) = rotate.first() {
+            let why = format!("{gun} has no trust data yet, so there is no {role} key to rotate");
+            return Err(OnlineError::BadArgument(why));
+        }
         return pull_new(client, gun);
     }
 
@@ -35,7 +46,18 @@ pub fn pull_repo(client: &Client, gun: &Gun) -> Result<PulledRepo, OnlineError> 
     let root_history = pull_root_history(client, gun, version)?;
     let server_keys = pull_server_keys(client, gun, Some(current_root))?;
 
-    Ok(PulledRepo { gun: gun.clone(), new: false, metadata, root_history, server_keys })
+    let mut rotated_server_keys = BTreeMap::new();
+    for role in rotate {
+        rotated_server_keys.insert(role.clone(), client.rotate_server_key(gun, role)?);
+    }
+    Ok(PulledRepo {
+        gun: gun.clone(),
+        new: false,
+        metadata,
+        root_history,
+        server_keys,
+        rotated_server_keys,
+    })
 }
 
 fn pull_new(client: &Client, gun: &Gun) -> Result<PulledRepo, OnlineError> {
@@ -45,6 +67,7 @@ fn pull_new(client: &Client, gun: &Gun) -> Result<PulledRepo, OnlineError> {
         metadata: BTreeMap::new(),
         root_history: BTreeMap::new(),
         server_keys: pull_server_keys(client, gun, None)?,
+        rotated_server_keys: BTreeMap::new(),
     })
 }
 

@@ -181,7 +181,7 @@ const NOT_CONFIRMED: &str = "not confirmed; nothing changed";
 
 /// Applies `changes` on top of what is pending, and stages them only if they apply and the
 /// operator confirms.
-fn stage(
+pub(crate) fn stage(
     home: &Home,
     gun: &Gun,
     changes: Vec<Change>,

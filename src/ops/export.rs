@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use sha2::{Digest, Sha256, Sha512};
 use time::OffsetDateTime;
 
 use crate::bundle::{self, BundleContents, BundleKind, RepoFiles};
@@ -19,7 +20,7 @@ use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
 use crate::ops::keys::{rfc3339, role_keys, RoleKey};
 use crate::ops::lifetimes::Lifetimes;
 use crate::ops::{repo, OpsError};
-use crate::tuf::metadata::{self, RoleType, Root, Signed, Targets};
+use crate::tuf::metadata::{self, Common, FileMeta, RoleType, Root, Signed, Snapshot, Targets};
 use crate::tuf::sign::{sign, Signer};
 use crate::tuf::{GoTime, Gun, RoleName};
 
@@ -99,7 +100,6 @@ fn sign_gun(
     let head_root = repo::head_root(state)?;
     let head_targets = repo::head_targets(state)?;
     let mut draft = repo::draft(state, now)?;
-    check_snapshot_is_server_managed(state, &draft.root)?;
 
     // 2. one version step, fresh expiry
     let mut files = BTreeMap::new();
@@ -150,7 +150,64 @@ fn sign_gun(
         let parsed = crate::tuf::metadata::parse::<Root>(bytes, "root")?;
         check_own_signature(&gun, &parsed.signed, "root", &parsed)?;
     }
+
+    // 5. a snapshot, unless the server makes it
+    let snapshot_keys = snapshot_signers(state, &root.signed, unlocked, passphrases)?;
+    if !snapshot_keys.is_empty() {
+        let expires = lifetimes.expires("snapshot", now);
+        let snapshot = snapshot(state, &draft.targets, &files, expires)?;
+        let signed = sign(snapshot, &as_dyn(&snapshot_keys), "snapshot")?;
+        check_own_signature(&gun, &root.signed, "snapshot", &signed)?;
+        files.insert(RoleName::snapshot(), signed.bytes);
+    }
     Ok(files)
+}
+
+/// The snapshot of the repository as it will be once `files` are published: every role but
+/// timestamp and snapshot, hashed over the exact bytes the server will hold (WIRE.md §5.4).
+/// Delegations that their parent no longer delegates are left out, as Notary does.
+fn snapshot(
+    state: &RepoState,
+    targets: &Targets,
+    files: &BTreeMap<RoleName, Vec<u8>>,
+    expires: GoTime,
+) -> Result<Snapshot, OpsError> {
+    let current =
+        |role: &RoleName| files.get(role).map(Vec::as_slice).or_else(|| state.head(role.as_str()));
+    let mut meta = BTreeMap::new();
+    for role in state.head_roles().into_iter().chain(files.keys().cloned()) {
+        let delegated = match role.parent() {
+            None => matches!(role.as_str(), RoleName::ROOT | RoleName::TARGETS),
+            Some(parent) if parent.as_str() == RoleName::TARGETS => {
+                targets.delegations.role(&role).is_some()
+            }
+            Some(parent) => match current(&parent) {
+                Some(bytes) => {
+                    let parent = metadata::parse::<Targets>(bytes, parent.as_str())?.signed;
+                    parent.delegations.role(&role).is_some()
+                }
+                None => false,
+            },
+        };
+        if let (true, Some(bytes)) = (delegated, current(&role)) {
+            meta.insert(role.to_string(), file_meta(bytes));
+        }
+    }
+
+    let head = state.head(RoleName::SNAPSHOT);
+    let version = match head {
+        Some(bytes) => metadata::parse::<Snapshot>(bytes, "snapshot")?.signed.common.version + 1,
+        None => 1,
+    };
+    Ok(Snapshot { common: Common { version, expires }, meta })
+}
+
+fn file_meta(bytes: &[u8]) -> FileMeta {
+    let hashes = BTreeMap::from([
+        ("sha256".to_string(), Sha256::digest(bytes).to_vec()),
+        ("sha512".to_string(), Sha512::digest(bytes).to_vec()),
+    ]);
+    FileMeta { length: bytes.len() as i64, hashes, custom: None }
 }
 
 /// Re-signs a delegation unchanged: version + 1 and Notary's default expiry, with the keys
@@ -234,22 +291,34 @@ fn root_signers(
     Ok(signers)
 }
 
-/// Without the snapshot key, the server must make the snapshot: root must list the key the
-/// server holds.
-fn check_snapshot_is_server_managed(state: &RepoState, root: &Root) -> Result<(), OpsError> {
-    let server_key = match state.server_keys.get("snapshot") {
-        Some(bytes) => Some(crate::ops::import::parse_server_key(&bytes.0, "snapshot")?),
-        None => None,
-    };
+/// Who signs the snapshot: the server, when root lists the key it holds (no keys are
+/// returned), or this home, when it holds the key root lists. Anything else cannot publish.
+fn snapshot_signers(
+    state: &RepoState,
+    root: &Root,
+    unlocked: &mut Unlocked,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<Vec<RoleKey>, OpsError> {
     let listed = listed_keys(root, "snapshot");
-    if server_key.is_some_and(|k| listed.contains(&k)) {
-        return Ok(());
+    let server_keys =
+        [state.server_keys.get("snapshot"), state.rotated_server_keys.get("snapshot")];
+    for bytes in server_keys.into_iter().flatten() {
+        let key = crate::ops::import::parse_server_key(&bytes.0, "snapshot")?;
+        if listed.contains(&key) {
+            return Ok(Vec::new());
+        }
     }
-    let why = "the snapshot key is not held by the server, and airlock does not sign \
-               snapshots yet; move it to the server with `notary key rotate <gun> snapshot -r` \
-               and pull again"
-        .to_string();
-    Err(OpsError::Refused { gun: state.gun(), why })
+
+    let held = role_keys(unlocked, &listed, passphrases)?;
+    if held.is_empty() {
+        let why = "root lists a snapshot key that neither the server nor this home holds; load \
+                   it with `airlock key load FILE`, or move the snapshot key to the server \
+                   (`airlock pull GUN --rotate-server-key snapshot`, then \
+                   `airlock key rotate GUN snapshot --server-managed`)"
+            .to_string();
+        return Err(OpsError::Refused { gun: state.gun(), why });
+    }
+    Ok(held)
 }
 
 fn check_own_signature<T>(
@@ -277,6 +346,7 @@ fn response_files(state: &RepoState, files: &BTreeMap<RoleName, Vec<u8>>) -> Rep
         metadata: files.clone(),
         root_history: BTreeMap::new(),
         server_keys: BTreeMap::new(),
+        rotated_server_keys: BTreeMap::new(),
     }
 }
 

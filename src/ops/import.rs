@@ -121,7 +121,30 @@ fn verify_one(
     state.imported_at = crate::ops::keys::rfc3339(opts.now);
     state.server_keys =
         repo.server_keys.iter().map(|(r, b)| (r.to_string(), Bytes(b.clone()))).collect();
+    keep_rotated_server_keys(&mut state, repo)?;
     Ok((state, report))
+}
+
+/// New server keys from this bundle, or from an earlier one while root does not list them
+/// yet: a pull without `--rotate-server-key` between rotating and pushing loses nothing.
+fn keep_rotated_server_keys(state: &mut RepoState, repo: &RepoFiles) -> Result<(), OpsError> {
+    for (role, bytes) in &repo.rotated_server_keys {
+        state.rotated_server_keys.insert(role.to_string(), Bytes(bytes.clone()));
+    }
+    let root = match state.trusted.get("root") {
+        Some(bytes) => metadata::parse::<Root>(&bytes.0, "root")?.signed,
+        None => return Ok(()),
+    };
+    let mut kept = BTreeMap::new();
+    for (role, bytes) in std::mem::take(&mut state.rotated_server_keys) {
+        let key = parse_server_key(&bytes.0, &role)?;
+        let ids = root.roles.get(&role).and_then(|r| r.keyids.clone()).unwrap_or_default();
+        if !ids.contains(&key.id()) {
+            kept.insert(role, bytes);
+        }
+    }
+    state.rotated_server_keys = kept;
+    Ok(())
 }
 
 fn verify_files(
@@ -288,6 +311,17 @@ fn check_server_keys(gun: &Gun, repo: &RepoFiles) -> Result<(), OpsError> {
                 "the server's {role} key {} is not the one root lists for {role}; the bundle \
                  does not describe one consistent repository, pull again",
                 key.id()
+            );
+            return Err(OpsError::Refused { gun: gun.clone(), why });
+        }
+    }
+    for (role, bytes) in &repo.rotated_server_keys {
+        let key = parse_server_key(bytes, role.as_str())?;
+        let current = repo.server_keys.get(role).map(|b| parse_server_key(b, role.as_str()));
+        if key.check().is_err() || matches!(current, Some(Ok(c)) if c == key) {
+            let why = format!(
+                "the server's new {role} key is not usable or is the current one; pull again \
+                 with --rotate-server-key {role}"
             );
             return Err(OpsError::Refused { gun: gun.clone(), why });
         }

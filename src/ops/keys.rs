@@ -361,7 +361,7 @@ pub fn remove(store: &KeyStore, removal: &Removal, allow_in_use: bool) -> Result
 }
 
 /// The store's record for a full key ID or a unique prefix of one.
-fn find_key(store: &KeyStore, id: &str) -> Result<KeyRecord, OpsError> {
+pub(crate) fn find_key(store: &KeyStore, id: &str) -> Result<KeyRecord, OpsError> {
     let prefix = id.to_ascii_lowercase();
     if prefix.len() < MIN_KEY_ID_PREFIX || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(OpsError::Usage(format!(

@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod keys;
 pub mod lifetimes;
 pub mod repo;
+pub mod rotate;
 pub mod signer;
 
 mod error;

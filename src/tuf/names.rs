@@ -115,6 +115,10 @@ impl RoleName {
         RoleName(Self::TARGETS.into())
     }
 
+    pub fn snapshot() -> RoleName {
+        RoleName(Self::SNAPSHOT.into())
+    }
+
     pub fn releases() -> RoleName {
         RoleName("targets/releases".into())
     }
