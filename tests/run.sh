@@ -81,6 +81,9 @@ tests/e2e/online_tls.sh target/debug/airlock
 section "end to end: the delegation guide with the real tools and with airlock, outputs compared"
 tests/e2e/differential.sh target/debug/airlock
 
+section "end to end: key rotations, renewal and expiry, judged by the real notary client"
+tests/e2e/lifecycle.sh target/debug/airlock
+
 section "quickstart on the shipped example bundle"
 ceremony-scripts/quickstart.sh target/debug/airlock
 
