@@ -81,6 +81,16 @@ pub enum Command {
         #[arg(long, default_value_t = 90)]
         within: i64,
     },
+    /// Stage a re-sign of every role that expires within the window and that this home can
+    /// sign (root, targets, delegations, an offline snapshot), and new certificates for root
+    /// keys whose certificate expires; `export` then signs them, one version step each.
+    Renew {
+        #[arg(required = true)]
+        guns: Vec<String>,
+        /// The window in days: what expires sooner (or has expired) is renewed.
+        #[arg(long, default_value_t = 90)]
+        within: i64,
+    },
     /// Show pending changes and unconfirmed exports per GUN.
     Status(StatusArgs),
     /// Sign pending changes and write a response bundle.
@@ -233,6 +243,17 @@ pub enum SignerCommand {
         #[arg(required = true)]
         guns: Vec<String>,
         /// PUBLIC KEY or CERTIFICATE PEM files.
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+    },
+    /// Replace a signer's keys in one change: the new keys join targets/NAME and
+    /// targets/releases, targets/releases is re-signed by a key that stays, the old keys
+    /// leave. Refused if a role would fall below its threshold.
+    Rotate {
+        name: String,
+        #[arg(required = true)]
+        guns: Vec<String>,
+        /// The signer's new PUBLIC KEY or CERTIFICATE PEM files.
         #[arg(long = "key", required = true)]
         keys: Vec<PathBuf>,
     },

@@ -179,6 +179,33 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             }
             Ok(())
         }
+        Command::Signer(SignerCommand::Rotate { name, guns, keys }) => {
+            let home = open_existing_home(cli)?;
+            let store = keystore(&home)?;
+            let guns = parse_guns(guns)?;
+            let keys = ops::signer::read_keys(keys)?;
+            for w in ops::signer::certificate_warnings(&keys, now) {
+                eprintln!("warning: {w}");
+            }
+            let rotated = ops::signer::rotate(&home, &store, name, &guns, &keys, now)?;
+            for r in &rotated {
+                eprintln!(
+                    "{}: staged: signer {name} rotates to {} in {}; re-signing {}",
+                    r.gun,
+                    r.added.join(", "),
+                    r.roles.join(", "),
+                    if r.witnessed.is_empty() { "nothing".into() } else { r.witnessed.join(", ") }
+                );
+                for w in &r.warnings {
+                    eprintln!("{}: warning: {w}", r.gun);
+                }
+            }
+            eprintln!("Run `airlock export` to sign the staged changes.");
+            if cli.json {
+                return print_json(&rotated);
+            }
+            Ok(())
+        }
         Command::Signer(SignerCommand::Remove { name, guns, yes }) => {
             let home = open_existing_home(cli)?;
             let guns = parse_guns(guns)?;
@@ -240,6 +267,31 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
         Command::Expiry { guns, within } => {
             let home = open_existing_home(cli)?;
             expiry(cli, &home, guns, *within, now)
+        }
+        Command::Renew { guns, within } => {
+            let home = open_existing_home(cli)?;
+            let store = keystore(&home)?;
+            let guns = parse_guns(guns)?;
+            let p = &mut EnvOrTerminal;
+            let renewals = ops::renew::renew(&home, &store, &guns, *within, now, p)?;
+            for r in &renewals {
+                if r.renewed.is_empty() && r.not_renewed.is_empty() {
+                    eprintln!("{}: nothing expires within {within} days", r.gun);
+                }
+                if !r.renewed.is_empty() {
+                    eprintln!("{}: staged renewal of {}", r.gun, r.renewed.join(", "));
+                }
+                for n in &r.not_renewed {
+                    eprintln!("{}: warning: due but not renewed here: {n}", r.gun);
+                }
+            }
+            if renewals.iter().any(|r| !r.renewed.is_empty()) {
+                eprintln!("Run `airlock export` to sign the staged changes.");
+            }
+            if cli.json {
+                return print_json(&renewals);
+            }
+            Ok(())
         }
         Command::Status(args) => {
             let home = open_existing_home(cli)?;

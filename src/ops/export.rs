@@ -160,6 +160,10 @@ fn sign_gun(
         check_own_signature(&gun, &root.signed, "snapshot", &signed)?;
         files.insert(RoleName::snapshot(), signed.bytes);
     }
+    if files.is_empty() {
+        let why = "the pending changes change no signed file; nothing to export".to_string();
+        return Err(OpsError::Refused { gun, why });
+    }
     Ok(files)
 }
 

@@ -9,6 +9,7 @@ pub mod import;
 pub mod inspect;
 pub mod keys;
 pub mod lifetimes;
+pub mod renew;
 pub mod repo;
 pub mod rotate;
 pub mod signer;

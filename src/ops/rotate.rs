@@ -152,13 +152,13 @@ pub fn rotate(
 }
 
 /// The keys root lists for `role`.
-fn listed(root: &Root, role: &str) -> Vec<PublicKey> {
+pub(crate) fn listed(root: &Root, role: &str) -> Vec<PublicKey> {
     let ids = root.roles.get(role).and_then(|r| r.keyids.clone()).unwrap_or_default();
     ids.iter().filter_map(|id| root.keys.get(id).cloned()).collect()
 }
 
 /// The keys root lists for `role` whose private key this store holds.
-fn held_keys(store: &KeyStore, root: &Root, role: &str) -> Result<Vec<PublicKey>, OpsError> {
+pub(crate) fn held_keys(store: &KeyStore, root: &Root, role: &str) -> Result<Vec<PublicKey>, OpsError> {
     let mut held = Vec::new();
     for key in listed(root, role) {
         if store.get(key.canonical_id()?.as_str())?.is_some() {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::change::{Change, KeyJson};
-use crate::crypto::{self, PublicKey, SigningKey};
+use crate::crypto::{self, KeyId, PublicKey, SigningKey};
 use crate::home::{Home, RepoState};
 use crate::keystore::{KeyClass, KeyStore, PassphraseProvider};
 use crate::ops::keys::store_key;
@@ -159,4 +159,153 @@ fn init_change(
         timestamp_key,
         snapshot_key,
     })
+}
+
+/// What `signer rotate` staged for one GUN.
+#[derive(Debug, serde::Serialize)]
+pub struct SignerRotated {
+    pub gun: String,
+    /// The roles whose keys changed: `targets/<name>`, and `targets/releases` when the signer
+    /// was in it.
+    pub roles: Vec<String>,
+    /// TUF key IDs removed and added.
+    pub removed: Vec<String>,
+    pub added: Vec<String>,
+    /// Roles re-signed unchanged so they stay valid without the old keys.
+    pub witnessed: Vec<String>,
+    /// Roles left invalid until the signer re-signs them with a new key.
+    pub warnings: Vec<String>,
+}
+
+/// `signer rotate NAME GUN... --key FILE...`: the signer's old keys leave `targets/<name>`
+/// and `targets/releases`, the new ones take their place, and `targets/releases` is
+/// re-signed by a key that stays, all in one export. Every GUN is checked before any is
+/// changed; a role that would fall below its threshold, or a releases file this home could
+/// not re-sign, refuses the whole command.
+pub fn rotate(
+    home: &Home,
+    store: &KeyStore,
+    name: &str,
+    guns: &[Gun],
+    keys: &[PublicKey],
+    now: OffsetDateTime,
+) -> Result<Vec<SignerRotated>, OpsError> {
+    let role = RoleName::for_signer(name)?;
+    let mut planned = Vec::new();
+    for gun in guns {
+        let mut state = home.require_repo(gun)?;
+        let report = plan_rotation(store, &mut state, &role, keys, now)?;
+        planned.push((state, report));
+    }
+    for (state, _) in &planned {
+        home.save_repo(state)?;
+    }
+    Ok(planned.into_iter().map(|(_, report)| report).collect())
+}
+
+/// Stages one GUN's signer rotation in `state` (not saved), after checking it.
+fn plan_rotation(
+    store: &KeyStore,
+    state: &mut RepoState,
+    role: &RoleName,
+    keys: &[PublicKey],
+    now: OffsetDateTime,
+) -> Result<SignerRotated, OpsError> {
+    let gun = state.gun();
+    let refuse = |why: String| OpsError::Refused { gun: gun.clone(), why };
+    let before = repo::draft(state, now)?.targets;
+    let d = &before.delegations;
+    let old: Vec<KeyId> = d.role(role).and_then(|r| r.keyids.clone()).unwrap_or_default();
+    if d.role(role).is_none() || old.is_empty() {
+        return Err(refuse(format!("{role} has no keys to rotate; add the signer instead")));
+    }
+    if let Some(k) = keys.iter().find(|k| old.contains(&k.id())) {
+        return Err(refuse(format!("key {} already signs for {role}", k.id())));
+    }
+
+    // 1. the changes, in the docker order: add, re-sign releases, remove
+    let releases = RoleName::releases();
+    let in_releases: Vec<KeyId> = d.role(&releases).map_or(Vec::new(), |r| {
+        r.keyids.iter().flatten().filter(|id| old.contains(id)).cloned().collect()
+    });
+    let mut roles = vec![role.clone()];
+    if !in_releases.is_empty() {
+        roles.push(releases.clone());
+    }
+    let new: Vec<KeyJson> = keys.iter().map(KeyJson::from_key).collect();
+    let mut changes = Vec::new();
+    for r in &roles {
+        let add = Change::AddKeys { role: r.to_string(), keys: new.clone(), paths: Vec::new() };
+        changes.push(add);
+    }
+    let mut witnessed = Vec::new();
+    let mut warnings = Vec::new();
+    for r in &roles {
+        if state.head(r.as_str()).is_none() {
+            continue;
+        }
+        if state.unverified_roles.iter().any(|u| u == r.as_str()) {
+            return Err(refuse(crate::ops::delegation::unverified(r)));
+        }
+        if can_resign(store, &before, r, &old)? {
+            changes.push(Change::Witness { role: r.to_string(), trust_content: false });
+            witnessed.push(r.to_string());
+        } else if r == &releases {
+            return Err(refuse(format!(
+                "this home holds no key of {releases} that stays after the rotation, so it \
+                 cannot re-sign {releases}, which would be left invalid; load one with \
+                 `airlock key load FILE --name SIGNER`"
+            )));
+        } else {
+            warnings.push(format!("{r} stays invalid until the signer re-signs it"));
+        }
+    }
+    let removed: Vec<String> = old.iter().map(ToString::to_string).collect();
+    changes.push(Change::RemoveKeys { role: role.to_string(), key_ids: removed.clone() });
+    if !in_releases.is_empty() {
+        let ids = in_releases.iter().map(ToString::to_string).collect();
+        changes.push(Change::RemoveKeys { role: releases.to_string(), key_ids: ids });
+    }
+
+    // 2. the result must leave every role usable
+    state.pending.extend(changes);
+    let after = repo::draft(state, now)?.targets;
+    for r in &roles {
+        let entry = after.delegations.role(r).ok_or_else(|| refuse(format!("{r} vanished")))?;
+        let count = entry.keyids.as_ref().map_or(0, Vec::len) as i64;
+        if count < entry.threshold {
+            return Err(refuse(format!(
+                "{r} would have {count} key(s) for a threshold of {}; nothing was staged",
+                entry.threshold
+            )));
+        }
+    }
+    Ok(SignerRotated {
+        gun: gun.to_string(),
+        roles: roles.iter().map(ToString::to_string).collect(),
+        removed,
+        added: keys.iter().map(|k| k.id().to_string()).collect(),
+        witnessed,
+        warnings,
+    })
+}
+
+/// Whether this store holds enough keys of `role` that are not being removed to meet its
+/// threshold: the keys that can re-sign it once the old ones are gone.
+fn can_resign(
+    store: &KeyStore,
+    targets: &crate::tuf::metadata::Targets,
+    role: &RoleName,
+    removed: &[KeyId],
+) -> Result<bool, OpsError> {
+    let d = &targets.delegations;
+    let Some(entry) = d.role(role) else { return Ok(false) };
+    let mut held = 0;
+    for id in entry.keyids.iter().flatten().filter(|id| !removed.contains(id)) {
+        let Some(key) = d.key(id) else { continue };
+        if store.get(key.canonical_id()?.as_str())?.is_some() {
+            held += 1;
+        }
+    }
+    Ok(held >= entry.threshold.max(1))
 }

@@ -12,6 +12,8 @@ AIRLOCK=$(realpath "${1:-$ROOT/target/debug/airlock}")
 # shellcheck source=tests/e2e/lib.sh
 source "$HERE/lib.sh"
 
+command -v faketime >/dev/null ||
+  fail "faketime is missing: apt-get install -y faketime (tests/run.sh installs it)"
 e2e_start lifecycle
 GUN=example.com/team/lifecycle
 OFFLINE_HOME=$WORK/offline-home
@@ -58,12 +60,14 @@ both_clients_read() {
   grep -q "^$1 " fresh-list.txt || fail "a fresh client does not list $1"
 }
 
-# sign_tag TAG: jeff signs TAG into targets/releases with the real notary client.
+# sign_tag TAG: jeff signs TAG into targets/releases with the real notary client; the home
+# then syncs.
 sign_tag() {
   local sha
   sha=$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)
   "${OLD[@]}" addhash "$GUN" "$1" 2 --sha256 "$sha" -r targets/releases --publish </dev/null \
     >/dev/null 2>addhash.err || { cat addhash.err >&2; fail "notary addhash $1"; }
+  sync
 }
 
 step "1. a repository made by airlock; jeff signs v1 with notary"
@@ -75,7 +79,6 @@ offline "${A[@]}" signer add jeff "$GUN" --key jeff.pub
 publish init
 "${OLD[@]}" key import jeff.key --role jeff </dev/null
 sign_tag v1
-sync
 both_clients_read v1
 ROOT_V1_CERT=$(server_json root "d['signed']['roles']['root']['keyids'][0]")
 
@@ -120,7 +123,8 @@ SNAP_ID=$(server_json root "d['signed']['roles']['snapshot']['keyids'][0]")
   fail "the snapshot is not signed by the offline snapshot key"
 both_clients_read v2
 # a delegation change needs a new snapshot, which only the home can sign now
-offline "${A[@]}" signer add ben "$GUN" --key jeff.pub
+offline "${A[@]}" key generate ben --dir "$WORK"
+offline "${A[@]}" signer add ben "$GUN" --key ben.pub
 publish snapshot-offline-change
 fresh delegation list "$GUN" </dev/null | grep -q "^targets/ben " || fail "targets/ben missing"
 
@@ -134,5 +138,68 @@ SERVER_SNAP=$(server_json root "d['signed']['roles']['snapshot']['keyids'][0]")
   fail "the server does not sign the snapshot with its new key"
 sign_tag v3
 both_clients_read v3
+
+step "7. rotate jeff's key: releases re-signed by ben's key, which stays"
+openssl ecparam -genkey -name prime256v1 -noout -out jeff2.ec.pem 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in jeff2.ec.pem -out jeff2.key
+openssl ec -in jeff2.ec.pem -pubout -out jeff2.pub 2>/dev/null
+JEFF_ID=$(key_id_of_pem jeff.pub)
+JEFF2_ID=$(key_id_of_pem jeff2.pub)
+RELEASES_V=$(server_json targets/releases "d['signed']['version']")
+offline "${A[@]}" signer rotate jeff "$GUN" --key jeff2.pub
+publish signer-rotated
+fresh delegation list "$GUN" </dev/null >dl.txt
+grep -q "$JEFF_ID" dl.txt && fail "jeff's old key is still delegated"
+grep -Eq "^targets/jeff +\"\" <all paths> +$JEFF2_ID" dl.txt || fail "targets/jeff lacks the new key"
+[ "$(server_json targets/releases "d['signed']['version']")" = $((RELEASES_V + 1)) ] ||
+  fail "targets/releases was not re-signed once"
+both_clients_read v3
+"${OLD[@]}" key import jeff2.key --role jeff </dev/null
+sign_tag v4
+both_clients_read v4
+# ben's key is the only one this home holds for releases: rotating it away is refused
+openssl ecparam -genkey -name prime256v1 -noout -out ben2.ec.pem 2>/dev/null
+openssl ec -in ben2.ec.pem -pubout -out ben2.pub 2>/dev/null
+expect_fail 1 "cannot re-sign targets/releases" "${A[@]}" signer rotate ben "$GUN" --key ben2.pub
+expect_fail 1 "has no keys to rotate" "${A[@]}" signer rotate nobody "$GUN" --key ben2.pub
+expect_fail 1 "already signs" "${A[@]}" signer rotate jeff "$GUN" --key jeff2.pub
+expect_fail 2 "--server-managed" "${A[@]}" key rotate "$GUN" timestamp
+expect_fail 1 "brought no new server" "${A[@]}" key rotate "$GUN" snapshot --server-managed
+
+step "8. renew before expiry (short lifetimes, real clock)"
+offline "${A[@]}" renew "$GUN" --within 4000 2>renew.txt
+cat renew.txt >&2
+grep -q "root certificate" renew.txt || fail "renew did not renew the root certificate"
+grep -q "targets/releases" renew.txt || fail "renew did not renew targets/releases"
+CERT_BEFORE=$(server_json root "d['signed']['roles']['root']['keyids'][0]")
+publish short-lived --expires 20d
+[ "$(server_json root "d['signed']['roles']['root']['keyids'][0]")" != "$CERT_BEFORE" ] ||
+  fail "the root certificate was not renewed"
+rc=0; offline "${A[@]}" expiry "$GUN" --within 30 >expiry.txt 2>&1 || rc=$?
+[ "$rc" = 1 ] || { cat expiry.txt >&2; fail "expiry did not alert on 20-day roles ($rc)"; }
+ROOT_V=$(server_json root "d['signed']['version']")
+offline "${A[@]}" renew "$GUN" --within 30
+publish renewed
+[ "$(server_json root "d['signed']['version']")" = $((ROOT_V + 1)) ] || fail "root: not one step"
+offline "${A[@]}" expiry "$GUN" --within 30 >expiry.txt 2>&1 || { cat expiry.txt >&2; fail "still due"; }
+both_clients_read v4
+offline "${A[@]}" renew "$GUN" --within 30 2>renew.txt
+grep -q "nothing expires" renew.txt || fail "renew found something due after renewing"
+
+step "9. recover an expired repository (clock moved with faketime)"
+offline "${A[@]}" renew "$GUN" --within 4000
+publish two-days --expires 2d
+later() { faketime '+5 days' "$@"; }
+rm -f late.tar.zst
+"$AIRLOCK" pull "$GUN" --server "$NOTARY_URL" -o late.tar.zst
+expect_fail 1 "expired" later "${A[@]}" import late.tar.zst
+later "${A[@]}" import --allow-expired late.tar.zst
+later "${A[@]}" renew "$GUN" --within 30
+later "${A[@]}" export "$GUN" -o recovered.tar.zst
+"$AIRLOCK" push recovered.tar.zst --server "$NOTARY_URL"
+both_clients_read v4
+rm -f late2.tar.zst
+"$AIRLOCK" pull "$GUN" --server "$NOTARY_URL" -o late2.tar.zst
+later "${A[@]}" import late2.tar.zst || fail "the recovered repository does not verify 5 days on"
 
 echo "lifecycle: all steps passed"
