@@ -45,6 +45,21 @@ pub enum Command {
     /// Manage the private keys in the key store.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Stage a new repository's first root: this home's new root key, plus one certificate
+    /// per other custodian (`key generate NAME --root GUN`) for a k-of-n root.
+    Init {
+        gun: String,
+        /// Another custodian's root certificate. Repeatable.
+        #[arg(long = "root-cert", value_name = "FILE")]
+        root_certs: Vec<PathBuf>,
+        /// How many root keys root lists in all (a check: this home's plus the --root-cert
+        /// files).
+        #[arg(long)]
+        root_keys: Option<usize>,
+        /// How many root keys must sign each root (K of N). Default 1.
+        #[arg(long)]
+        threshold: Option<i64>,
+    },
     /// Manage signers (delegation keys in targets/releases and targets/<name>).
     #[command(subcommand)]
     Signer(SignerCommand),
@@ -95,6 +110,18 @@ pub enum Command {
     Status(StatusArgs),
     /// Sign pending changes and write a response bundle.
     Export(ExportArgs),
+    /// Add this custodian's root signatures to a response bundle (k-of-n root), after
+    /// checking it against this home and showing what the root changes.
+    Sign {
+        /// A response bundle whose root lacks signatures.
+        bundle: PathBuf,
+        /// The bundle to write, with the signatures added (must not exist).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Do not ask for confirmation (the changes are still shown).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Upload a response bundle to a Notary server (online).
     #[cfg(feature = "online")]
     Push(PushArgs),
@@ -186,6 +213,10 @@ pub enum KeyCommand {
         /// RSA key size in bits, 2048 to 8192 (default 2048).
         #[arg(long)]
         bits: Option<usize>,
+        /// Make a root key for this GUN instead (one custodian's share of a k-of-n root):
+        /// its root certificate goes to DIR/NAME.crt for `airlock init --root-cert`.
+        #[arg(long, value_name = "GUN", conflicts_with_all = ["key_type", "bits"])]
+        root: Option<String>,
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
@@ -303,6 +334,9 @@ pub enum DelegationCommand {
 pub struct StatusArgs {
     /// GUNs to show; all when none are given.
     pub guns: Vec<String>,
+    /// Show who has signed the roots in this response bundle, and who has not.
+    #[arg(long, conflicts_with = "guns")]
+    pub bundle: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -7,7 +7,9 @@ use super::run::print_json;
 use super::{Cli, DeleteArgs, PullArgs, PushArgs, ServerArgs};
 use crate::bundle::{self, BundleContents, BundleKind, Limits};
 use crate::online::{self, Client, OnlineError};
+use crate::ops::custody;
 use crate::ops::OpsError;
+use crate::tuf::metadata::{self, Root};
 use crate::tuf::verify::ServerState;
 use crate::tuf::{Gun, RoleName};
 
@@ -89,8 +91,34 @@ fn check_upload(client: &Client, repo: &bundle::RepoFiles) -> Result<(), OpsErro
     };
     let server = ServerState { root: root.as_deref(), targets: targets.as_deref() };
     let now = OffsetDateTime::now_utc();
+    check_root_signatures(repo, root.as_deref())?;
     crate::tuf::verify::verify_upload(&repo.gun, &repo.metadata, &server, now)?;
     Ok(())
+}
+
+/// A k-of-n root short of signatures is refused with what to do, before the general checks
+/// would call it merely invalid.
+fn check_root_signatures(repo: &bundle::RepoFiles, current: Option<&[u8]>) -> Result<(), OpsError> {
+    let Some(bytes) = repo.metadata.get(&RoleName::root()) else { return Ok(()) };
+    let (Ok(root), previous) = (
+        metadata::parse::<Root>(bytes, "root"),
+        current.map(|b| metadata::parse::<Root>(b, "root")).transpose(),
+    ) else {
+        return Ok(()); // the general checks name what is wrong
+    };
+    let Ok(previous) = previous else { return Ok(()) };
+    let previous = previous.map(|p| p.signed);
+    let count = custody::root_signatures(&repo.gun, &root, previous.as_ref());
+    if count.complete {
+        return Ok(());
+    }
+    let why = format!(
+        "root v{} has {}; nothing was sent. `airlock status --bundle FILE` shows whose \
+         signatures are missing; each custodian adds theirs with `airlock sign FILE -o FILE`",
+        count.version,
+        count.summary()
+    );
+    Err(OpsError::Refused { gun: repo.gun.clone(), why })
 }
 
 /// Whether the server already stores exactly these files: a retried push of an accepted

@@ -83,20 +83,17 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             };
             print_import(cli, &report)
         }
-        Command::Key(KeyCommand::Generate { name, key_type, bits, dir }) => {
+        Command::Key(KeyCommand::Generate { name, key_type, bits, dir, root }) => {
             let spec = key_spec(*key_type, *bits)?;
+            let root = root.as_deref().map(Gun::parse).transpose()?;
             let home = open_home(cli)?;
             let store = keystore(&home)?;
             let mut spinner = Spinner::default();
-            let made = ops::keys::generate(
-                &store,
-                name,
-                spec,
-                dir,
-                now,
-                &mut EnvOrTerminal,
-                &mut spinner,
-            )?;
+            let p = &mut EnvOrTerminal;
+            let made = match &root {
+                Some(gun) => ops::keys::generate_root(&store, name, gun, dir, now, p)?,
+                None => ops::keys::generate(&store, name, spec, dir, now, p, &mut spinner)?,
+            };
             eprintln!(
                 "Generated {} key {} for {}; public key in {}",
                 made.keytype,
@@ -176,6 +173,33 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             }
             if cli.json {
                 return print_json(&added);
+            }
+            Ok(())
+        }
+        Command::Init { gun, root_certs, root_keys, threshold } => {
+            if root_keys.is_some_and(|n| n != root_certs.len() + 1) {
+                return Err(OpsError::Usage(format!(
+                    "--root-keys {} needs {} --root-cert file(s), one per other custodian \
+                     (each makes theirs with `airlock key generate NAME --root GUN`); {} given",
+                    root_keys.unwrap_or_default(),
+                    root_keys.unwrap_or_default().saturating_sub(1),
+                    root_certs.len()
+                )));
+            }
+            let home = open_existing_home(cli)?;
+            let store = keystore(&home)?;
+            let gun = Gun::parse(gun)?;
+            let certs = ops::signer::read_root_certificates(root_certs)?;
+            let p = &mut EnvOrTerminal;
+            let done = ops::signer::init(&home, &store, &gun, &certs, *threshold, now, p)?;
+            eprintln!(
+                "{gun}: staged: initialise with {} root key(s), threshold {}",
+                done.root_keys.len(),
+                done.root_threshold
+            );
+            eprintln!("Run `airlock export` to sign the staged changes.");
+            if cli.json {
+                return print_json(&done);
             }
             Ok(())
         }
@@ -295,7 +319,39 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
         }
         Command::Status(args) => {
             let home = open_existing_home(cli)?;
-            status(cli, &home, &args.guns)
+            match &args.bundle {
+                Some(bundle) => bundle_status(cli, &home, bundle),
+                None => status(cli, &home, &args.guns),
+            }
+        }
+        Command::Sign { bundle, output, yes } => {
+            let home = open_existing_home(cli)?;
+            let store = keystore(&home)?;
+            let mut confirm = |roots: &[ops::custody::RootInBundle]| {
+                for r in roots {
+                    let s = &r.signatures;
+                    eprintln!("{}: root v{} ({})", s.gun, s.version, s.summary());
+                    for line in &r.changes {
+                        eprintln!("  {line}");
+                    }
+                }
+                if *yes {
+                    return Ok(true);
+                }
+                confirm("Add your signature to these roots?")
+            };
+            let p = &mut EnvOrTerminal;
+            let report = ops::custody::sign(&home, &store, bundle, output, now, &mut confirm, p)?;
+            for r in &report.roots {
+                let state = if r.complete { "complete" } else { "still short" };
+                eprintln!("{}: root v{} now has {} ({state})", r.gun, r.version, r.summary());
+            }
+            eprintln!("Wrote {} (digest {})", report.bundle, report.bundle_digest);
+            if cli.json {
+                return print_json(&report);
+            }
+            super::output::line(format_args!("{}", report.bundle_digest))?;
+            Ok(())
         }
         Command::Export(args) => {
             let home = open_existing_home(cli)?;
@@ -307,6 +363,14 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             for g in &report.guns {
                 let roles: Vec<String> = g.roles.iter().map(|(r, v)| format!("{r} v{v}")).collect();
                 eprintln!("Signed {}: {}", g.gun, roles.join(", "));
+                if let Some(count) = g.root_signatures.as_ref().filter(|c| !c.complete) {
+                    eprintln!(
+                        "{}: root has {}: have the other custodians add theirs with \
+                         `airlock sign BUNDLE -o BUNDLE` before the push",
+                        g.gun,
+                        count.summary()
+                    );
+                }
             }
             eprintln!("Wrote {} (digest {})", report.bundle, report.bundle_digest);
             if cli.json {
@@ -627,6 +691,32 @@ fn expiry(
     let due = calendar.iter().filter(|e| e.due).count();
     if due > 0 {
         return Err(OpsError::Due(format!("{due} item(s) expire within {within} days")));
+    }
+    Ok(())
+}
+
+/// `status --bundle`: collected and missing root signatures, per GUN and custodian key.
+fn bundle_status(cli: &Cli, home: &Home, bundle: &Path) -> Result<(), OpsError> {
+    let roots = ops::custody::bundle_status(home, bundle)?;
+    if cli.json {
+        return print_json(&roots);
+    }
+    let mut stdout = io::stdout().lock();
+    for r in &roots {
+        let s = &r.signatures;
+        let state = if s.complete { "complete" } else { "NOT complete" };
+        writeln!(stdout, "{} root v{}: {} ({state})", s.gun, s.version, s.summary())
+            .map_err(stdout_err)?;
+        let counts = [("root", Some(&s.new_root)), ("previous root", s.previous_root.as_ref())];
+        for (what, count) in counts {
+            let Some(count) = count else { continue };
+            for id in &count.signed {
+                writeln!(stdout, "  signed   {id}  ({what} key)").map_err(stdout_err)?;
+            }
+            for id in &count.missing {
+                writeln!(stdout, "  missing  {id}  ({what} key)").map_err(stdout_err)?;
+            }
+        }
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::change::Change;
 use crate::crypto::{self, KeyId, PublicKey};
 use crate::home::{Bytes, Exported, Home, RepoState};
 use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
+use crate::ops::custody::{self, RootSignatures};
 use crate::ops::keys::{rfc3339, role_keys, RoleKey};
 use crate::ops::lifetimes::Lifetimes;
 use crate::ops::{repo, OpsError};
@@ -36,6 +37,9 @@ pub struct ExportedGun {
     pub gun: String,
     /// Role -> new version.
     pub roles: BTreeMap<String, i64>,
+    /// Who signed the new root, when there is one: a k-of-n root leaves here short of its
+    /// threshold, for the other custodians to sign (`airlock sign`).
+    pub root_signatures: Option<RootSignatures>,
 }
 
 pub fn export(
@@ -72,7 +76,9 @@ pub fn export(
     // 6. the home
     let mut reports = Vec::new();
     for (mut state, files) in signed {
-        reports.push(ExportedGun { gun: state.gun.clone(), roles: versions(&files) });
+        let root_signatures = root_signatures(&state, &files)?;
+        let roles = versions(&files);
+        reports.push(ExportedGun { gun: state.gun.clone(), roles, root_signatures });
         let files = files.into_iter().map(|(r, b)| (r.to_string(), Bytes(b))).collect();
         state.exported = Some(Exported { bundle_digest: digest.clone(), at: rfc3339(now), files });
         state.pending.clear();
@@ -258,6 +264,17 @@ fn witness(
         )));
     }
     Ok(signed.bytes)
+}
+
+/// The signature count of a newly signed root, against the root it follows.
+fn root_signatures(
+    state: &RepoState,
+    files: &BTreeMap<RoleName, Vec<u8>>,
+) -> Result<Option<RootSignatures>, OpsError> {
+    let Some(bytes) = files.get(&RoleName::root()) else { return Ok(None) };
+    let root = metadata::parse::<Root>(bytes, "root")?;
+    let previous = repo::head_root(state)?.map(|r| r.signed);
+    Ok(Some(custody::root_signatures(&state.gun(), &root, previous.as_ref())))
 }
 
 fn next_version<T: RoleType>(head: Option<&Signed<T>>) -> i64 {

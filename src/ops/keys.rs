@@ -138,6 +138,44 @@ pub fn generate(
     })
 }
 
+/// `airlock key generate NAME --root GUN --dir DIR`: a root key for one custodian of a
+/// k-of-n root. The key goes into the store; its root certificate (Notary's template, CN =
+/// GUN) goes to `DIR/NAME.crt`, for the coordinator's `airlock init --root-cert`.
+pub fn generate_root(
+    store: &KeyStore,
+    name: &str,
+    gun: &Gun,
+    dir: &Path,
+    now: OffsetDateTime,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<Generated, OpsError> {
+    crate::tuf::RoleName::for_signer(name)?;
+    let path = dir.join(format!("{name}.crt"));
+    if path.exists() {
+        let msg = format!("{} already exists; choose another name or --dir", path.display());
+        return Err(OpsError::Usage(msg));
+    }
+    if !dir.is_dir() {
+        let missing =
+            std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        return Err(OpsError::Io { path: dir.to_path_buf(), source: missing });
+    }
+
+    let key = SigningKey::generate_p256();
+    let certificate = crate::crypto::root_certificate(&key, gun.as_str(), now)?;
+    let key_id = store_key(store, &key, "root", Some(gun), now, passphrases)?;
+    if let Err(source) = fsutil::write_new_atomic(&path, certificate.public_bytes(), 0o644) {
+        let _ = store.remove(key_id.as_str());
+        return Err(OpsError::Io { path, source });
+    }
+    Ok(Generated {
+        name: name.to_string(),
+        key_id: key_id.to_string(),
+        keytype: certificate.keytype().as_str().to_string(),
+        public_key_file: path,
+    })
+}
+
 /// Hands out a new-identity passphrase asked before slow work; everything else goes to the
 /// provider it wraps.
 struct AskedFirst<'a> {

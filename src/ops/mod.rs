@@ -2,6 +2,7 @@
 //! what the CLI calls. They take an open [`Home`](crate::home::Home) and an explicit `now`,
 //! so tests can drive them with another clock.
 
+pub mod custody;
 pub mod delegation;
 pub mod expiry;
 pub mod export;

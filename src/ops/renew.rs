@@ -74,7 +74,8 @@ fn plan(
 
     // 1. root, and the root certificates this home holds the keys of
     let held_root = held_keys(store, root, "root")?;
-    let certificates = renewed_certificates(store, &state, root, &held_root, due_by, now, passphrases)?;
+    let certificates =
+        renewed_certificates(store, &state, root, &held_root, due_by, now, passphrases)?;
     let (renewed_certs, other_certs) = certificates;
     report.not_renewed.extend(other_certs);
     if !renewed_certs.is_empty() {

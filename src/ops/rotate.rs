@@ -158,7 +158,11 @@ pub(crate) fn listed(root: &Root, role: &str) -> Vec<PublicKey> {
 }
 
 /// The keys root lists for `role` whose private key this store holds.
-pub(crate) fn held_keys(store: &KeyStore, root: &Root, role: &str) -> Result<Vec<PublicKey>, OpsError> {
+pub(crate) fn held_keys(
+    store: &KeyStore,
+    root: &Root,
+    role: &str,
+) -> Result<Vec<PublicKey>, OpsError> {
     let mut held = Vec::new();
     for key in listed(root, role) {
         if store.get(key.canonical_id()?.as_str())?.is_some() {

@@ -48,6 +48,26 @@ pub fn certificate_warnings(keys: &[PublicKey], now: OffsetDateTime) -> Vec<Stri
         .collect()
 }
 
+/// Custodians' root certificate files (PEM), as `key generate --root` writes them.
+pub fn read_root_certificates(files: &[PathBuf]) -> Result<Vec<PublicKey>, OpsError> {
+    let mut out = Vec::new();
+    for path in files {
+        let text =
+            std::fs::read(path).map_err(|source| OpsError::Io { path: path.clone(), source })?;
+        let key = crypto::parse_public_pem(&text)
+            .map_err(|source| OpsError::Key { path: path.clone(), source })?;
+        if !key.keytype().is_x509() {
+            return Err(OpsError::Usage(format!(
+                "{}: a root key is listed as a certificate; give the .crt file `airlock key \
+                 generate NAME --root GUN` wrote",
+                path.display()
+            )));
+        }
+        out.push(key);
+    }
+    Ok(out)
+}
+
 /// A signer's key file; a certificate is checked as Notary checks it when it is added
 /// (expiry, SHA-1, RSA size; WIRE.md §4.3).
 fn read_key(path: &PathBuf) -> Result<PublicKey, OpsError> {
@@ -308,4 +328,71 @@ fn can_resign(
         }
     }
     Ok(held >= entry.threshold.max(1))
+}
+
+/// What `airlock init` staged.
+#[derive(Debug, serde::Serialize)]
+pub struct Initialised {
+    pub gun: String,
+    /// The root certificates root v1 lists (TUF IDs), this home's first.
+    pub root_keys: Vec<String>,
+    pub root_threshold: i64,
+}
+
+/// `airlock init GUN [--root-cert FILE...] [--threshold K]`: stage a new repository whose
+/// root lists this home's new root certificate and the custodians' certificates, any K of
+/// which must sign each root (k-of-n). Without certificates it is `notary init`'s 1-of-1.
+pub fn init(
+    home: &Home,
+    store: &KeyStore,
+    gun: &Gun,
+    custodians: &[PublicKey],
+    threshold: Option<i64>,
+    now: OffsetDateTime,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<Initialised, OpsError> {
+    let mut state = home.require_repo(gun)?;
+    let refuse = |why: String| OpsError::Refused { gun: gun.clone(), why };
+    if !needs_init(&state)? {
+        return Err(refuse(
+            "the repository already has a root, or its initialisation is \
+                           staged (`airlock status`)"
+                .into(),
+        ));
+    }
+    for cert in custodians {
+        crypto::check_root_certificate(cert, gun.as_str(), now)
+            .map_err(|e| refuse(format!("custodian certificate {}: {e}", cert.id())))?;
+    }
+    let total = custodians.len() as i64 + 1;
+    let threshold = threshold.unwrap_or(1);
+    if !(1..=total).contains(&threshold) {
+        return Err(refuse(format!(
+            "--threshold {threshold} needs between 1 and {total} root keys (this home's and \
+             one per --root-cert)"
+        )));
+    }
+
+    let mut keys: Vec<KeyJson> = Vec::new();
+    for cert in custodians {
+        let json = KeyJson::from_key(cert);
+        if keys.contains(&json) {
+            return Err(refuse(format!("root certificate {} is given twice", cert.id())));
+        }
+        keys.push(json);
+    }
+
+    let init = init_change(store, &state, now, passphrases)?;
+    let Change::Init { root_certificate, .. } = &init else { unreachable!("an init change") };
+    keys.insert(0, root_certificate.clone());
+    let root_keys = keys.iter().map(|k| k.to_key().map(|k| k.id().to_string()));
+    let root_keys = root_keys.collect::<Result<Vec<_>, _>>()?;
+    state.pending.push(init);
+    if keys.len() > 1 || threshold > 1 {
+        let role = "root".to_string();
+        state.pending.push(Change::SetRoleKeys { role, keys, threshold: Some(threshold) });
+    }
+    repo::draft(&state, now)?;
+    home.save_repo(&state)?;
+    Ok(Initialised { gun: gun.to_string(), root_keys, root_threshold: threshold })
 }
