@@ -84,6 +84,9 @@ tests/e2e/differential.sh target/debug/airlock
 section "end to end: key rotations, renewal and expiry, judged by the real notary client"
 tests/e2e/lifecycle.sh target/debug/airlock
 
+section "end to end: a 2-of-3 root held by three custodians' homes"
+tests/e2e/custodians.sh target/debug/airlock
+
 section "quickstart on the shipped example bundle"
 ceremony-scripts/quickstart.sh target/debug/airlock
 

@@ -278,6 +278,9 @@ pub fn sign(
             return Err(OpsError::Refused { gun: repo.gun.clone(), why });
         }
     }
+    for repo in &contents.repos {
+        check_can_sign(home, store, repo)?;
+    }
     if !confirm(&roots)? {
         return Err(OpsError::Usage("not confirmed; nothing written".into()));
     }
@@ -301,6 +304,34 @@ pub fn sign(
     Ok(SignReport { bundle, bundle_digest: digest, roots: reports, signed_with })
 }
 
+/// Refuses, before anything is shown or unlocked, a root this home holds no unsigned key of.
+fn check_can_sign(home: &Home, store: &KeyStore, repo: &RepoFiles) -> Result<(), OpsError> {
+    let Some(bytes) = repo.metadata.get(&RoleName::root()) else { return Ok(()) };
+    let state = home.require_repo(&repo.gun)?;
+    let root = metadata::parse::<Root>(bytes, "root")?;
+    let previous = previous_root(&state, root.signed.common.version)?;
+    for key in unsigned_keys(&root, previous.as_ref()) {
+        if store.get(key.canonical_id()?.as_str())?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(OpsError::Refused { gun: repo.gun.clone(), why: NO_KEY.into() })
+}
+
+const NO_KEY: &str = "this home holds no root key of this root that has not signed it already";
+
+/// The root keys of the new and previous root that have not signed `root`.
+fn unsigned_keys(root: &Signed<Root>, previous: Option<&Root>) -> Vec<PublicKey> {
+    let mut listed: Vec<PublicKey> = root_keys(&root.signed);
+    for key in previous.into_iter().flat_map(root_keys) {
+        if !listed.contains(&key) {
+            listed.push(key);
+        }
+    }
+    listed.retain(|k| !signed_by(root, k));
+    listed
+}
+
 type Added = (Vec<u8>, Vec<String>, RootSignatures);
 
 /// One GUN's root with this home's signatures added: the new bytes, the key IDs used, and
@@ -318,19 +349,10 @@ fn add_signatures(
     let root = metadata::parse::<Root>(bytes, "root")?;
     let previous = previous_root(&state, root.signed.common.version)?;
 
-    // The keys of either root this home holds and that have not signed yet.
-    let mut listed: Vec<PublicKey> = root_keys(&root.signed);
-    for key in previous.iter().flat_map(root_keys) {
-        if !listed.contains(&key) {
-            listed.push(key);
-        }
-    }
-    listed.retain(|k| !signed_by(&root, k));
+    let listed = unsigned_keys(&root, previous.as_ref());
     let signers = role_keys(unlocked, &listed, passphrases)?;
     if signers.is_empty() {
-        return Err(refuse(
-            "this home holds no root key of this root that has not signed it already".into(),
-        ));
+        return Err(refuse(NO_KEY.into()));
     }
 
     let mut signatures = root.signatures.clone();
