@@ -3,75 +3,19 @@
 //! way a Notary server would check it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use airlock::bundle::{self, BundleContents, BundleKind, Limits, RepoFiles};
+use airlock::bundle::{self, BundleKind, Limits};
 use airlock::crypto::{self, SigningKey};
-use airlock::home::Home;
-use airlock::keystore::{FixedPassphrases, KeyClass, KeyStore};
+use airlock::keystore::{FixedPassphrases, KeyClass};
 use airlock::ops;
 use airlock::tuf::cjson;
 use airlock::tuf::metadata::{self, envelope, RoleType, Root, Targets};
 use airlock::tuf::{Gun, RoleName};
-use base64::Engine;
 use time::OffsetDateTime;
 
-const GUN: &str = "example.com/team/app";
+mod support;
 
-/// A valid ed25519 public key, as the server's local signer makes.
-fn server_key_bytes() -> [u8; 32] {
-    ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key().to_bytes()
-}
-
-fn server_key_json() -> Vec<u8> {
-    // the server's stdlib field order (WIRE.md §2.1); an ed25519 key as the local signer makes
-    let public = base64::engine::general_purpose::STANDARD.encode(server_key_bytes());
-    format!(r#"{{"keytype":"ed25519","keyval":{{"public":"{public}","private":null}}}}"#)
-        .into_bytes()
-}
-
-fn pull_bundle(dir: &Path) -> std::path::PathBuf {
-    let mut repo = RepoFiles::new(Gun::parse(GUN).unwrap(), true);
-    for role in ["timestamp", "snapshot"] {
-        repo.server_keys.insert(RoleName::parse(role).unwrap(), server_key_json());
-    }
-    let contents = BundleContents {
-        kind: BundleKind::Pull,
-        created: OffsetDateTime::now_utc(),
-        answers: None,
-        repos: vec![repo],
-    };
-    let path = dir.join("pull.bundle");
-    bundle::write(&path, &contents).unwrap();
-    path
-}
-
-fn passphrases() -> FixedPassphrases {
-    FixedPassphrases::new()
-        .with(KeyClass::Root, "root-pass")
-        .with(KeyClass::Targets, "targets-pass")
-        .with(KeyClass::Delegation, "deleg-pass")
-}
-
-/// A home (cheap scrypt) that imported a pull bundle of the new GUN.
-struct Setup {
-    dir: tempfile::TempDir,
-    home: Home,
-    store: KeyStore,
-    now: OffsetDateTime,
-    gun: Gun,
-    report: ops::import::ImportReport,
-}
-
-fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let home = Home::open(&dir.path().join("home")).unwrap();
-    let store = KeyStore::with_work_factor(&home.keystore_dir(), 10).unwrap();
-    let now = OffsetDateTime::now_utc();
-    let opts = ops::import::ImportOptions { now, allow_expired: false, pinned_root: None };
-    let report = ops::import::import(&home, &pull_bundle(dir.path()), &opts).unwrap();
-    Setup { dir, home, store, now, gun: Gun::parse(GUN).unwrap(), report }
-}
+use support::offline::{passphrases, server_key_bytes, setup, Setup};
 
 #[test]
 fn new_repository_ceremony_produces_what_notary_accepts() {

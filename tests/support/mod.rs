@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod offline;
 
 use std::collections::BTreeMap;
 use std::fs;
