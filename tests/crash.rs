@@ -83,8 +83,13 @@ fn pull_bundle(dir: &Path) -> PathBuf {
         repo.server_keys.insert(RoleName::parse(role).unwrap(), json.clone().into_bytes());
     }
     let created = OffsetDateTime::now_utc();
-    let contents =
-        BundleContents { kind: BundleKind::Pull, created, answers: None, repos: vec![repo] };
+    let contents = BundleContents {
+        kind: BundleKind::Pull,
+        created,
+        answers: None,
+        repos: vec![repo],
+        audit: None,
+    };
     let path = dir.join("pull.bundle");
     bundle::write(&path, &contents).unwrap();
     path

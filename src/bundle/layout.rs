@@ -26,9 +26,18 @@ pub(crate) enum Slot {
     ServerKey(RoleName),
     /// A new server key, the answer to `POST .../<role>.key`: `server-keys/<role>.rotated.json`.
     RotatedServerKey(RoleName),
+    /// The ceremony record a response carries, bundle-wide (`audit/log.jsonl`: the log
+    /// entries since the previous export; `audit/head.json`: the signed head over them).
+    AuditLog,
+    AuditHead,
 }
 
-/// A file's place in a bundle: the GUN (as an index into the manifest's list) and the slot.
+/// Where the bundle-wide audit files live.
+const AUDIT_LOG_PATH: &str = "audit/log.jsonl";
+const AUDIT_HEAD_PATH: &str = "audit/head.json";
+
+/// A file's place in a bundle: the GUN (as an index into the manifest's list; 0 and unused
+/// for the bundle-wide audit files) and the slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Located {
     pub gun: usize,
@@ -45,6 +54,8 @@ impl Slot {
             Slot::RotatedServerKey(role) => {
                 format!("{REPOS_PREFIX}{gun}/server-keys/{role}.rotated.json")
             }
+            Slot::AuditLog => AUDIT_LOG_PATH.to_string(),
+            Slot::AuditHead => AUDIT_HEAD_PATH.to_string(),
         }
     }
 
@@ -53,7 +64,8 @@ impl Slot {
     pub(crate) fn is_small(&self) -> bool {
         match self {
             Slot::Metadata(role) => role.as_str() == RoleName::TIMESTAMP,
-            Slot::History(_) => false,
+            Slot::History(_) | Slot::AuditLog => false,
+            Slot::AuditHead => true,
             Slot::ServerKey(_) | Slot::RotatedServerKey(_) => true,
         }
     }
@@ -127,6 +139,11 @@ pub(crate) fn check_shape(bytes: &[u8]) -> Result<&str, BundleError> {
 /// Maps an entry path to the one GUN in `guns` and the one slot it names.
 pub(crate) fn locate(path: &str, guns: &[Gun]) -> Result<Located, BundleError> {
     let unknown = || BundleError::UnknownEntry { path: path.to_string() };
+    match path {
+        AUDIT_LOG_PATH => return Ok(Located { gun: 0, slot: Slot::AuditLog }),
+        AUDIT_HEAD_PATH => return Ok(Located { gun: 0, slot: Slot::AuditHead }),
+        _ => {}
+    }
     let rest = path.strip_prefix(REPOS_PREFIX).ok_or_else(unknown)?;
 
     let mut matches = Vec::new();

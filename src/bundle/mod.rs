@@ -104,6 +104,16 @@ pub struct BundleContents {
     pub answers: Option<String>,
     /// Repositories in manifest order.
     pub repos: Vec<RepoFiles>,
+    /// The ceremony record a response carries (see `audit`); `None` for a pull.
+    pub audit: Option<AuditFiles>,
+}
+
+/// The audit log entries since the previous export and the signed head over them, exact
+/// bytes (JSON lines, and one JSON object).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditFiles {
+    pub log: Vec<u8>,
+    pub head: Vec<u8>,
 }
 
 /// A bundle that passed every check.

@@ -15,7 +15,9 @@ use tar::{Entries, Entry, EntryType};
 use super::layout::{self, Located, Slot, MANIFEST_PATH};
 use super::limits::{CountCompressed, CountDecompressed, Meter};
 use super::manifest::{Checked, Manifest};
-use super::{sha256_hex, Bundle, BundleContents, BundleError, EntryInfo, Limits, RepoFiles};
+use super::{
+    sha256_hex, AuditFiles, Bundle, BundleContents, BundleError, EntryInfo, Limits, RepoFiles,
+};
 
 /// Largest zstd window accepted (16 MiB). The decoder allocates the window up front, so a
 /// hostile frame header could otherwise claim far more memory; levels 1 to 19 stay below it.
@@ -293,28 +295,48 @@ fn check_end(mut stream: Stream, meter: &Meter) -> Result<(), BundleError> {
     Ok(())
 }
 
+impl RepoFiles {
+    /// Files one repository file where its slot says.
+    fn insert(&mut self, slot: Slot, data: Vec<u8>) {
+        match slot {
+            Slot::Metadata(role) => self.metadata.insert(role, data),
+            Slot::History(version) => self.root_history.insert(version, data),
+            Slot::ServerKey(role) => self.server_keys.insert(role, data),
+            Slot::RotatedServerKey(role) => self.rotated_server_keys.insert(role, data),
+            Slot::AuditLog | Slot::AuditHead => None,
+        };
+    }
+}
+
 /// Sorts verified files into their repositories, in manifest order.
 fn assemble(manifest: &Manifest, files: Vec<(Located, Vec<u8>)>) -> BundleContents {
     let mut repos: Vec<RepoFiles> =
         manifest.guns.iter().map(|g| RepoFiles::new(g.gun.clone(), g.new)).collect();
 
+    let (mut audit_log, mut audit_head) = (None, None);
     for (place, data) in files {
-        let Some(repo) = repos.get_mut(place.gun) else {
-            continue;
-        };
         match place.slot {
-            Slot::Metadata(role) => repo.metadata.insert(role, data),
-            Slot::History(version) => repo.root_history.insert(version, data),
-            Slot::ServerKey(role) => repo.server_keys.insert(role, data),
-            Slot::RotatedServerKey(role) => repo.rotated_server_keys.insert(role, data),
-        };
+            Slot::AuditLog => audit_log = Some(data),
+            Slot::AuditHead => audit_head = Some(data),
+            slot => {
+                if let Some(repo) = repos.get_mut(place.gun) {
+                    repo.insert(slot, data);
+                }
+            }
+        }
     }
 
+    // One file without the other is kept as an empty part, which fails `audit verify`.
+    let audit = (audit_log.is_some() || audit_head.is_some()).then(|| AuditFiles {
+        log: audit_log.unwrap_or_default(),
+        head: audit_head.unwrap_or_default(),
+    });
     BundleContents {
         kind: manifest.kind,
         created: manifest.created,
         answers: manifest.answers.clone(),
         repos,
+        audit,
     }
 }
 

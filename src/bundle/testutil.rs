@@ -43,6 +43,7 @@ pub(crate) fn sample() -> BundleContents {
         created: datetime!(2024-05-01 12:34:56.789 UTC),
         answers: None,
         repos: vec![app, long, RepoFiles::new(gun("example.com/team/new"), true)],
+        audit: None,
     }
 }
 

@@ -51,6 +51,10 @@ fn collect_files(contents: &BundleContents) -> Vec<(String, &[u8])> {
             files.push((slot.path(&repo.gun), bytes.as_slice()));
         }
     }
+    if let (Some(audit), Some(first)) = (&contents.audit, contents.repos.first()) {
+        files.push((Slot::AuditLog.path(&first.gun), audit.log.as_slice()));
+        files.push((Slot::AuditHead.path(&first.gun), audit.head.as_slice()));
+    }
 
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files

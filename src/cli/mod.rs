@@ -4,10 +4,12 @@
 //! stderr. Exit codes: 0 success, 1 input refused (verification failed, a rule broken),
 //! 2 could not run (usage, I/O).
 
+mod audit;
 #[cfg(feature = "online")]
 mod online;
 mod output;
 mod progress;
+mod record;
 mod run;
 
 use std::path::PathBuf;
@@ -30,6 +32,10 @@ pub struct Cli {
     /// Print data as JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Who runs the command, for the audit log (default: the login name).
+    #[arg(long, global = true, env = "AIRLOCK_OPERATOR")]
+    pub operator: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -159,6 +165,48 @@ pub enum Command {
     /// Work with bundle files.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// The home's audit log: verify it, show it, or write a ceremony report.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the log's hash chain and signed heads (the home's, or a response bundle's
+    /// ceremony record, or a copy of a log file); names the first bad entry, exit 1.
+    Verify {
+        /// A response bundle or a log file; the home's log when not given.
+        file: Option<PathBuf>,
+    },
+    /// List the log's entries.
+    Show {
+        /// Only entries at or after this UTC time (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries about this GUN.
+        #[arg(long)]
+        gun: Option<String>,
+    },
+    /// Write a ceremony report for an auditor: who, when, which keys, which repositories
+    /// changed how, and whether the log verifies.
+    Report {
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        gun: Option<String>,
+        /// Write to this file (must not exist) instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// The formats `audit report` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Md,
+    Html,
 }
 
 #[derive(Args, Debug)]

@@ -42,7 +42,8 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
         repos.push(pulled);
     }
 
-    let contents = BundleContents { kind: BundleKind::Pull, created: now, answers: None, repos };
+    let contents =
+        BundleContents { kind: BundleKind::Pull, created: now, answers: None, repos, audit: None };
     let digest = bundle::write(&args.output, &contents).map_err(OpsError::bundle(&args.output))?;
     eprintln!("Wrote {} (digest {digest})", args.output.display());
     if cli.json {
@@ -186,6 +187,11 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
         results.push(PushResult { gun, roles, ok: error.is_none(), refused, error });
     }
 
+    let answers = results.iter().map(|r| match &r.error {
+        None => format!("{}: accepted", r.gun),
+        Some(e) => format!("{}: {e}", r.gun),
+    });
+    super::record::note_message(answers.collect::<Vec<_>>().join("; "));
     if cli.json {
         print_json(&results)?;
     }

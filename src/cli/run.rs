@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::output::{json, table};
 use super::progress::Spinner;
+use super::record;
 use super::{
     BundleCommand, Cli, Command, DelegationCommand, KeyCommand, KeyTypeArg, SignerCommand,
 };
@@ -23,7 +24,18 @@ use crate::tuf::{Gun, RoleName};
 /// Runs the CLI; the process exit code is 0, 1 (refused) or 2 (could not run).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let recorder = home_dir(&cli).ok().and_then(|home| super::record::start(&cli, home));
+    let mut result = run(&cli);
+    if let Some(recorder) = recorder {
+        if let Err(e) = recorder.finish(&cli, &result) {
+            let e = OpsError::Usage(format!("{e}; the command's work is done but unrecorded"));
+            match &result {
+                Ok(()) => result = Err(e),
+                Err(_) => eprintln!("airlock: error: {e}"),
+            }
+        }
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that stopped early (`| head`, `| grep -q`) is not a failure.
         Err(OpsError::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
@@ -94,6 +106,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
                 Some(gun) => ops::keys::generate_root(&store, name, gun, dir, now, p)?,
                 None => ops::keys::generate(&store, name, spec, dir, now, p, &mut spinner)?,
             };
+            record::note_keys([made.key_id.clone()]);
             eprintln!(
                 "Generated {} key {} for {}; public key in {}",
                 made.keytype,
@@ -113,6 +126,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let mut ask = || ops::keys::import_passphrase(file);
             let loaded =
                 ops::keys::load(&store, file, name.as_deref(), now, &mut ask, &mut EnvOrTerminal)?;
+            record::note_keys([loaded.key_id.clone()]);
             let gun = loaded.gun.as_deref().map(|g| format!(" for {g}")).unwrap_or_default();
             eprintln!("Loaded {} key {}{gun}", loaded.role, loaded.key_id);
             if cli.json {
@@ -128,6 +142,8 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let gun = Gun::parse(gun)?;
             let rotated =
                 ops::rotate::rotate(&home, &store, &gun, &rotation, now, &mut EnvOrTerminal)?;
+            record::note_keys([rotated.canonical_id.clone(), rotated.key_id.clone()]);
+            record::note_keys(rotated.replaced.iter().cloned());
             eprintln!(
                 "{gun}: staged: {role} key {} replaces {}",
                 rotated.key_id,
@@ -159,6 +175,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let added =
                 ops::signer::add(&home, &store, name, &guns, &keys, now, &mut EnvOrTerminal)?;
             for a in &added {
+                record::note_keys(a.key_ids.iter().cloned());
                 if a.initialised {
                     eprintln!(
                         "Initialising {}: new root and targets keys, server-managed snapshot",
@@ -192,6 +209,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let certs = ops::signer::read_root_certificates(root_certs)?;
             let p = &mut EnvOrTerminal;
             let done = ops::signer::init(&home, &store, &gun, &certs, *threshold, now, p)?;
+            record::note_keys(done.root_keys.iter().cloned());
             eprintln!(
                 "{gun}: staged: initialise with {} root key(s), threshold {}",
                 done.root_keys.len(),
@@ -212,6 +230,9 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
                 eprintln!("warning: {w}");
             }
             let rotated = ops::signer::rotate(&home, &store, name, &guns, &keys, now)?;
+            for r in &rotated {
+                record::note_keys(r.added.iter().chain(&r.removed).cloned());
+            }
             for r in &rotated {
                 eprintln!(
                     "{}: staged: signer {name} rotates to {} in {}; re-signing {}",
@@ -380,6 +401,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             Ok(())
         }
         Command::Bundle(BundleCommand::Inspect { bundle }) => inspect(cli, bundle),
+        Command::Audit(command) => super::audit::run(cli, command),
         Command::Forget { gun, yes } => {
             let home = open_existing_home(cli)?;
             let gun = Gun::parse(gun)?;
@@ -473,6 +495,7 @@ fn key_remove(
         return Err(OpsError::Usage("not confirmed; nothing changed".into()));
     };
     ops::keys::remove(store, &removal, allow_in_use)?;
+    super::record::note_keys([removal.key_id.clone()]);
 
     eprintln!("Removed the {} key {}{gun} from the key store", removal.role, removal.key_id);
     if cli.json {

@@ -43,6 +43,10 @@ pub enum OpsError {
     /// Something expires within the window asked for (`airlock expiry`): exit 1 for alerts.
     #[error("{0}")]
     Due(String),
+    /// An audit log, signed head or bundle record that does not verify: the first thing
+    /// wrong, naming the entry.
+    #[error("audit record does not verify: {0}")]
+    AuditBroken(String),
     /// A bundle of the wrong kind for the command: refused input.
     #[error("{0}")]
     WrongBundle(String),

@@ -20,7 +20,7 @@ use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
 use crate::ops::custody::{self, RootSignatures};
 use crate::ops::keys::{rfc3339, role_keys, RoleKey};
 use crate::ops::lifetimes::Lifetimes;
-use crate::ops::{repo, OpsError};
+use crate::ops::{record, repo, OpsError};
 use crate::tuf::metadata::{self, Common, FileMeta, RoleType, Root, Signed, Snapshot, Targets};
 use crate::tuf::sign::{sign, Signer};
 use crate::tuf::{GoTime, Gun, RoleName};
@@ -63,15 +63,18 @@ pub fn export(
         signed.push((state, files));
     }
 
-    // 5. the bundle
+    // 5. the bundle, with the ceremony record since the previous export
+    let (audit, head) = record::prepare(home, store, &mut unlocked, now, passphrases)?;
     let repos = signed.iter().map(|(state, files)| response_files(state, files)).collect();
     let contents = BundleContents {
         kind: BundleKind::Response,
         created: now,
         answers: common_pull_digest(&signed),
         repos,
+        audit: Some(audit),
     };
     let digest = bundle::write(out, &contents).map_err(OpsError::bundle(out))?;
+    record::commit(home, &head)?;
 
     // 6. the home
     let mut reports = Vec::new();

@@ -10,6 +10,7 @@ pub mod import;
 pub mod inspect;
 pub mod keys;
 pub mod lifetimes;
+pub mod record;
 pub mod renew;
 pub mod repo;
 pub mod rotate;

@@ -36,19 +36,28 @@ print(hashlib.sha256(obj.encode()).hexdigest())
 PY
 }
 
-# A digest of every file in a directory tree (names, modes and contents).
+# A digest of every file in a directory tree (names, modes and contents), except the lock
+# and the audit log, which records failures too (checked by expect_fail).
 tree_digest() {
-  (cd "$1" && find . -type f ! -name lock -printf '%p %m\n' -exec sha256sum {} \; | sort | sha256sum)
+  (cd "$1" && find . -type f ! -name lock ! -path ./audit/log.jsonl -printf '%p %m\n' \
+    -exec sha256sum {} \; | sort | sha256sum)
 }
+
+audit_lines() { cat "$1/audit/log.jsonl" 2>/dev/null | wc -l; }
 
 # expect_fail CODE PATTERN CMD...: CMD must exit with CODE and say PATTERN on stderr, and the
 # offline home must be byte-for-byte unchanged.
 expect_fail() {
   local code=$1 pattern=$2; shift 2
-  local before after rc=0
+  local before after rc=0 logged
   before=$(tree_digest "$OFFLINE_HOME")
+  logged=$(audit_lines "$OFFLINE_HOME")
   "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" </dev/null || rc=$?
   after=$(tree_digest "$OFFLINE_HOME")
+  if [ "$(audit_lines "$OFFLINE_HOME")" != "$logged" ]; then
+    tail -n 1 "$OFFLINE_HOME/audit/log.jsonl" | grep -Eq '"outcome":"(refused|failed)"' ||
+      fail "the audit log recorded a failing command as a success: $*"
+  fi
   [ "$rc" = "$code" ] || { cat "$WORK/err.txt" >&2; fail "exit $rc, expected $code: $*"; }
   grep -q -- "$pattern" "$WORK/err.txt" || { cat "$WORK/err.txt" >&2; fail "no '$pattern': $*"; }
   [ "$before" = "$after" ] || fail "home changed by failing command: $*"

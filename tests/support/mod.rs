@@ -503,6 +503,7 @@ pub fn write_bundle(path: &Path, repos: &[&Repo]) {
         created: OffsetDateTime::now_utc(),
         answers: None,
         repos: repos.iter().map(|r| r.to_repo_files()).collect(),
+        audit: None,
     };
     bundle::write(path, &contents).unwrap();
 }
@@ -715,7 +716,13 @@ pub fn snapshot_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
         for entry in entries {
             let path = entry.unwrap().path();
             let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            if rel == Path::new("lock") {
+            // The lock changes with every command, and the audit log records failures too
+            // (by design: issue 6); everything else must stay as it was.
+            if rel == Path::new("lock") || rel == Path::new("audit/log.jsonl") {
+                continue;
+            }
+            if rel == Path::new("audit") && !path.join("key.json").exists() {
+                walk(root, &path, out);
                 continue;
             }
             let meta = fs::symlink_metadata(&path).unwrap();

@@ -36,6 +36,7 @@ pub fn new_gun_pull_bundle(dir: &Path) -> PathBuf {
         created: OffsetDateTime::now_utc(),
         answers: None,
         repos: vec![repo],
+        audit: None,
     };
     let path = dir.join("pull.bundle");
     if !path.exists() {

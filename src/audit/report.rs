@@ -1,0 +1,145 @@
+//! `audit show` and `audit report`: the log for people, and a ceremony report for an
+//! auditor's file.
+
+use std::fmt::Write as _;
+
+use super::log::{Entry, Outcome};
+
+/// Entries at or after `since` (RFC 3339, compared as UTC text) and touching `gun`.
+pub fn select<'a>(entries: &'a [Entry], since: Option<&str>, gun: Option<&str>) -> Vec<&'a Entry> {
+    entries
+        .iter()
+        .filter(|e| since.is_none_or(|t| e.time.as_str() >= t))
+        .filter(|e| gun.is_none_or(|g| e.guns.iter().any(|x| x == g)))
+        .collect()
+}
+
+/// One line per entry: sequence, time, operator, command, GUNs, outcome.
+pub fn table_rows(entries: &[&Entry]) -> Vec<Vec<String>> {
+    entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.time.clone(),
+                e.operator.clone(),
+                e.command.clone(),
+                e.guns.join(" "),
+                outcome(e).to_string(),
+            ]
+        })
+        .collect()
+}
+
+fn outcome(e: &Entry) -> &'static str {
+    match e.outcome {
+        Outcome::Ok => "ok",
+        Outcome::Refused => "refused",
+        Outcome::Failed => "failed",
+    }
+}
+
+/// What changed, as `gun: role vA -> vB` pieces.
+fn changes(e: &Entry) -> Vec<String> {
+    let mut out = Vec::new();
+    for (gun, after) in &e.versions_after {
+        let before = e.versions_before.get(gun);
+        for (role, v) in after {
+            let old = before.and_then(|b| b.get(role));
+            if old != Some(v) {
+                let old = old.map_or("new".to_string(), |o| format!("v{o}"));
+                out.push(format!("{gun}: {role} {old} -> v{v}"));
+            }
+        }
+    }
+    out
+}
+
+/// A Markdown ceremony report: who, when, where, which keys, which repositories changed how,
+/// and whether the log verified.
+pub fn markdown(entries: &[&Entry], verified: &str) -> String {
+    let mut md = String::from("# Ceremony report\n\n");
+    let _ = writeln!(md, "Audit log: {verified}\n");
+    if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+        let _ = writeln!(
+            md,
+            "Entries {} to {}, {} to {}.\n",
+            first.seq, last.seq, first.time, last.time
+        );
+    }
+    let mut people: Vec<String> =
+        entries.iter().map(|e| format!("{} on {}", e.operator, e.host)).collect();
+    people.sort();
+    people.dedup();
+    let _ = writeln!(md, "Operators: {}\n", people.join(", "));
+    md.push_str("| # | time (UTC) | operator | command | repositories | keys | bundles | changes | outcome |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    for e in entries {
+        let bundles = [("in", &e.input_bundle), ("out", &e.output_bundle)]
+            .iter()
+            .filter_map(|(w, d)| d.as_ref().map(|d| format!("{w} {}", &d[..16.min(d.len())])))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        let keys: Vec<&str> = e.key_ids.iter().map(|k| &k[..12.min(k.len())]).collect();
+        let mut result = outcome(e).to_string();
+        if let Some(m) = &e.message {
+            result = format!("{result}: {}", m.replace('|', "\\|").replace('\n', " "));
+        }
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} |",
+            e.seq,
+            e.time,
+            e.operator,
+            e.command,
+            e.guns.join("<br>"),
+            keys.join("<br>"),
+            bundles,
+            changes(e).join("<br>"),
+            result
+        );
+    }
+    md
+}
+
+/// The same report as a self-contained HTML page (text escaped).
+pub fn html(entries: &[&Entry], verified: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    };
+    let mut page = String::from(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Ceremony report</title>\
+         </head><body>\n<h1>Ceremony report</h1>\n",
+    );
+    let _ = writeln!(page, "<p>Audit log: {}</p>", esc(verified));
+    page.push_str(
+        "<table border=\"1\"><tr><th>#</th><th>time (UTC)</th><th>operator</th>\
+                   <th>command</th><th>repositories</th><th>keys</th><th>bundles</th>\
+                   <th>changes</th><th>outcome</th></tr>\n",
+    );
+    for e in entries {
+        let bundles = [&e.input_bundle, &e.output_bundle].into_iter().flatten().cloned();
+        let mut result = outcome(e).to_string();
+        if let Some(m) = &e.message {
+            result = format!("{result}: {m}");
+        }
+        let cells = [
+            e.seq.to_string(),
+            e.time.clone(),
+            format!("{} on {}", e.operator, e.host),
+            format!("{} {}", e.command, e.args.join(" ")),
+            e.guns.join(", "),
+            e.key_ids.join(", "),
+            bundles.collect::<Vec<_>>().join(", "),
+            changes(e).join("; "),
+            result,
+        ];
+        page.push_str("<tr>");
+        for c in cells {
+            let _ = write!(page, "<td>{}</td>", esc(&c));
+        }
+        page.push_str("</tr>\n");
+    }
+    page.push_str("</table>\n</body></html>\n");
+    page
+}

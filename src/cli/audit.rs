@@ -1,0 +1,149 @@
+//! `airlock audit verify|show|report`.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::output::table;
+use super::run::{home_dir, print_json};
+use super::{AuditCommand, Cli, ReportFormat};
+use crate::audit::{head, log, report, Entry, Log, SignedHead};
+use crate::bundle::{self, Limits};
+use crate::ops::OpsError;
+
+pub fn run(cli: &Cli, command: &AuditCommand) -> Result<(), OpsError> {
+    match command {
+        AuditCommand::Verify { file: Some(file) } => verify_file(cli, file),
+        AuditCommand::Verify { file: None } => {
+            let summary = verify_home(&home_dir(cli)?)?;
+            eprintln!("audit log verified: {summary}");
+            if cli.json {
+                return print_json(&serde_json::json!({"verified": true, "summary": summary}));
+            }
+            Ok(())
+        }
+        AuditCommand::Show { since, gun } => {
+            let entries = Log::in_home(&home_dir(cli)?).entries().map_err(audit_err)?;
+            let selected = report::select(&entries, since.as_deref(), gun.as_deref());
+            if cli.json {
+                return print_json(&selected);
+            }
+            let header = ["SEQ", "TIME (UTC)", "OPERATOR", "COMMAND", "GUNS", "OUTCOME"];
+            let rows = report::table_rows(&selected);
+            table(&mut io::stdout().lock(), &header, &rows).map_err(stdout_err)
+        }
+        AuditCommand::Report { format, since, gun, output } => {
+            let home = home_dir(cli)?;
+            let verified = match verify_home(&home) {
+                Ok(summary) => format!("verified ({summary})"),
+                Err(e) => format!("DOES NOT VERIFY: {e}"),
+            };
+            let entries = Log::in_home(&home).lines().map_err(audit_err)?;
+            let parsed: Vec<Entry> =
+                entries.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+            let selected = report::select(&parsed, since.as_deref(), gun.as_deref());
+            let text = match format {
+                ReportFormat::Md => report::markdown(&selected, &verified),
+                ReportFormat::Html => report::html(&selected, &verified),
+            };
+            match output {
+                Some(path) => crate::fsutil::write_new_atomic(path, text.as_bytes(), 0o644)
+                    .map_err(|source| OpsError::Io { path: path.clone(), source }),
+                None => io::stdout().lock().write_all(text.as_bytes()).map_err(stdout_err),
+            }
+        }
+    }
+}
+
+/// The home's log against its signed heads; a one-line summary, or the first problem.
+fn verify_home(home: &Path) -> Result<String, OpsError> {
+    let log = Log::in_home(home);
+    let lines = log.lines().map_err(audit_err)?;
+    let entries = log::check_chain(&lines, None).map_err(|p| bad(log.path(), &p.to_string()))?;
+    let heads_path = head::heads_path(home);
+    let heads = head::read_heads(&heads_path).map_err(audit_err)?;
+    let key_id = head::home_key_id(home).map_err(audit_err)?;
+    for (i, h) in heads.iter().enumerate() {
+        h.verify(key_id.as_deref())
+            .map_err(|why| bad(&heads_path, &format!("signed head {}: {why}", i + 1)))?;
+    }
+    log::check_heads(&entries, &heads).map_err(|p| bad(log.path(), &p.to_string()))?;
+    let signed = heads.last().map_or(0, SignedHead::last_seq);
+    Ok(format!(
+        "{} entries, {} signed heads, signed up to entry {signed}",
+        entries.len(),
+        heads.len()
+    ))
+}
+
+/// A response bundle's ceremony record, or a copy of a log file (chain only).
+fn verify_file(cli: &Cli, path: &Path) -> Result<(), OpsError> {
+    let summary = match bundle::read(path, &Limits::default()) {
+        Ok(read) => {
+            let audit = read.contents.audit.ok_or_else(|| OpsError::Refused {
+                gun: read.contents.repos[0].gun.clone(),
+                why: format!("{} carries no ceremony record", path.display()),
+            })?;
+            verify_bundle_record(path, &audit.log, &audit.head)?
+        }
+        Err(_) => {
+            let lines = Log::at(path).lines().map_err(audit_err)?;
+            let entries = log::check_chain(&lines, None).map_err(|p| bad(path, &p.to_string()))?;
+            format!(
+                "{} entries chain from the start (no signed heads in a bare log)",
+                entries.len()
+            )
+        }
+    };
+    eprintln!("{}: verified: {summary}", path.display());
+    if cli.json {
+        return print_json(&serde_json::json!({"verified": true, "summary": summary}));
+    }
+    Ok(())
+}
+
+fn verify_bundle_record(
+    path: &Path,
+    log_bytes: &[u8],
+    head_bytes: &[u8],
+) -> Result<String, OpsError> {
+    let head: SignedHead = serde_json::from_slice(head_bytes)
+        .map_err(|e| bad(path, &format!("audit/head.json is not a signed head: {e}")))?;
+    let key = head.verify(None).map_err(|why| bad(path, &format!("audit/head.json: {why}")))?;
+    let text =
+        std::str::from_utf8(log_bytes).map_err(|_| bad(path, "audit/log.jsonl is not UTF-8"))?;
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let after = match lines.first().map(|l| serde_json::from_str::<Entry>(l)) {
+        Some(Ok(first)) => Some((first.seq.saturating_sub(1), first.prev)),
+        _ => None,
+    };
+    let after_ref = after.as_ref().map(|(s, p)| (*s, p.as_str()));
+    let entries = log::check_chain(&lines, after_ref).map_err(|p| bad(path, &p.to_string()))?;
+    log::check_heads(&entries, std::slice::from_ref(&head))
+        .map_err(|p| bad(path, &p.to_string()))?;
+    if entries.len() != head.body.hashes.len() {
+        let why = format!(
+            "audit/log.jsonl has {} entries, the signed head covers {}",
+            entries.len(),
+            head.body.hashes.len()
+        );
+        return Err(bad(path, &why));
+    }
+    Ok(format!(
+        "{} entries under a head signed by audit key {} at {}",
+        entries.len(),
+        key.id(),
+        head.body.time
+    ))
+}
+
+fn bad(path: &Path, why: &str) -> OpsError {
+    OpsError::AuditBroken(format!("{}: {why}", path.display()))
+}
+
+fn audit_err(e: crate::audit::AuditError) -> OpsError {
+    OpsError::AuditBroken(e.to_string())
+}
+
+fn stdout_err(source: io::Error) -> OpsError {
+    OpsError::Io { path: "<stdout>".into(), source }
+}

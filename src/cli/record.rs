@@ -1,0 +1,259 @@
+//! Records each command that changes a home or writes a bundle in the home's audit log:
+//! who, where, what, which repositories and keys, bundle digests, role versions before and
+//! after, and the outcome, failures included.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use super::{Cli, Command, DelegationCommand, KeyCommand, SignerCommand};
+use crate::audit::log::Versions;
+use crate::audit::{AuditError, Entry, Log, Outcome};
+use crate::bundle::{self, Limits};
+use crate::home::Home;
+use crate::ops::OpsError;
+use crate::tuf::{cjson, Gun};
+
+thread_local! {
+    /// What a command's dispatch learned that the arguments do not say (keys made, GUNs
+    /// found in a bundle, a server's answer).
+    static NOTE: RefCell<Note> = RefCell::new(Note::default());
+}
+
+#[derive(Default)]
+struct Note {
+    key_ids: Vec<String>,
+    guns: Vec<String>,
+    message: Option<String>,
+}
+
+/// Adds key IDs to the current command's record.
+pub fn note_keys<I: IntoIterator<Item = String>>(ids: I) {
+    NOTE.with(|n| n.borrow_mut().key_ids.extend(ids));
+}
+
+/// Adds a message (what a server answered) to the current command's record.
+#[cfg(feature = "online")]
+pub fn note_message(message: String) {
+    NOTE.with(|n| n.borrow_mut().message = Some(message));
+}
+
+/// A command being recorded.
+pub struct Recorder {
+    home: PathBuf,
+    /// The online commands keep their record in a home they create if needed.
+    online: bool,
+    command: &'static str,
+    args: Vec<String>,
+    guns: Vec<String>,
+    input: Option<PathBuf>,
+    output: Option<PathBuf>,
+    before: Versions,
+}
+
+/// Starts recording `cli`'s command, reading the versions it may change; `None` for
+/// commands that change nothing.
+pub fn start(cli: &Cli, home: PathBuf) -> Option<Recorder> {
+    let subject = subject(&cli.command)?;
+    let mut guns = subject.guns;
+    if let Some(input) = &subject.input {
+        guns.extend(bundle_guns(input));
+    }
+    guns.sort();
+    guns.dedup();
+    let before = match Home::open_existing(&home) {
+        Ok(open) => versions(&open, &guns),
+        Err(_) => Versions::new(),
+    };
+    Some(Recorder {
+        home,
+        online: subject.online,
+        command: subject.name,
+        args: std::env::args().skip(1).collect(),
+        guns,
+        input: subject.input,
+        output: subject.output,
+        before,
+    })
+}
+
+impl Recorder {
+    /// Appends the entry. A home that does not exist (a mistyped `--home`, a failed first
+    /// import) gets none, except on the online side, whose record starts with its first
+    /// command.
+    pub fn finish(self, cli: &Cli, result: &Result<(), OpsError>) -> Result<(), AuditError> {
+        let recordable = self.home.join("repos").is_dir() || (self.online && result.is_ok());
+        if !recordable {
+            return Ok(());
+        }
+        let home = Home::open(&self.home).map_err(|e| AuditError::Key(e.to_string()))?;
+        let note = NOTE.with(|n| std::mem::take(&mut *n.borrow_mut()));
+
+        let mut guns = self.guns.clone();
+        guns.extend(note.guns);
+        if let Some(output) = self.output.as_ref().filter(|_| result.is_ok()) {
+            guns.extend(bundle_guns(output));
+        }
+        guns.sort();
+        guns.dedup();
+        let mut key_ids = note.key_ids;
+        if let Some(output) = self.output.as_ref().filter(|_| result.is_ok()) {
+            key_ids.extend(signature_key_ids(output));
+        }
+        key_ids.dedup();
+
+        let (outcome, message) = match result {
+            Ok(()) => (Outcome::Ok, note.message),
+            Err(e) if e.is_refusal() => (Outcome::Refused, Some(e.to_string())),
+            Err(e) => (Outcome::Failed, Some(e.to_string())),
+        };
+        let entry = Entry {
+            seq: 0,
+            time: crate::ops::keys::rfc3339(OffsetDateTime::now_utc()),
+            operator: operator(cli),
+            host: host_name(),
+            command: self.command.to_string(),
+            args: self.args,
+            versions_after: versions(&home, &guns),
+            guns,
+            key_ids,
+            input_bundle: self.input.as_deref().and_then(bundle_digest),
+            output_bundle: self
+                .output
+                .as_deref()
+                .filter(|_| result.is_ok())
+                .and_then(bundle_digest),
+            versions_before: self.before,
+            outcome,
+            message,
+            prev: String::new(),
+            hash: String::new(),
+        };
+        Log::in_home(home.dir()).append(entry)?;
+        Ok(())
+    }
+}
+
+/// What a command is about, for its record.
+struct Subject {
+    name: &'static str,
+    online: bool,
+    guns: Vec<String>,
+    input: Option<PathBuf>,
+    output: Option<PathBuf>,
+}
+
+fn subject(command: &Command) -> Option<Subject> {
+    let s = |name, guns: &[String], input: Option<&PathBuf>, output: Option<&PathBuf>| Subject {
+        name,
+        online: false,
+        guns: guns.to_vec(),
+        input: input.cloned(),
+        output: output.cloned(),
+    };
+    let one = |g: &String| vec![g.clone()];
+    Some(match command {
+        #[cfg(feature = "online")]
+        Command::Pull(a) => Subject { online: true, ..s("pull", &a.guns, None, Some(&a.output)) },
+        #[cfg(feature = "online")]
+        Command::Push(a) => Subject { online: true, ..s("push", &[], Some(&a.bundle), None) },
+        #[cfg(feature = "online")]
+        Command::Delete(a) => Subject { online: true, ..s("delete", &one(&a.gun), None, None) },
+        Command::Import(a) => s("import", &[], Some(&a.bundle), None),
+        Command::Key(KeyCommand::Generate { .. }) => s("key generate", &[], None, None),
+        Command::Key(KeyCommand::Load { .. }) => s("key load", &[], None, None),
+        Command::Key(KeyCommand::Rotate { gun, .. }) => s("key rotate", &one(gun), None, None),
+        Command::Key(KeyCommand::Remove { .. }) => s("key remove", &[], None, None),
+        Command::Init { gun, .. } => s("init", &one(gun), None, None),
+        Command::Signer(SignerCommand::Add { guns, .. }) => s("signer add", guns, None, None),
+        Command::Signer(SignerCommand::Rotate { guns, .. }) => s("signer rotate", guns, None, None),
+        Command::Signer(SignerCommand::Remove { guns, .. }) => s("signer remove", guns, None, None),
+        Command::Delegation(DelegationCommand::Add { gun, .. }) => {
+            s("delegation add", &one(gun), None, None)
+        }
+        Command::Delegation(DelegationCommand::Remove { gun, .. }) => {
+            s("delegation remove", &one(gun), None, None)
+        }
+        Command::Witness { gun, .. } => s("witness", &one(gun), None, None),
+        Command::Renew { guns, .. } => s("renew", guns, None, None),
+        Command::Export(a) => s("export", &a.guns, None, Some(&a.output)),
+        Command::Sign { bundle, output, .. } => s("sign", &[], Some(bundle), Some(output)),
+        Command::Forget { gun, .. } => s("forget", &one(gun), None, None),
+        _ => return None,
+    })
+}
+
+/// Role versions of the local head, per GUN this home has.
+fn versions(home: &Home, guns: &[String]) -> Versions {
+    let mut out = BTreeMap::new();
+    for gun in guns {
+        let Ok(Some(state)) = Gun::parse(gun).map(|g| home.repo(&g).ok().flatten()) else {
+            continue;
+        };
+        let mut roles = BTreeMap::new();
+        for role in state.head_roles() {
+            let version = state.head(role.as_str()).and_then(|b| {
+                let doc = cjson::parse(b).ok()?;
+                doc.get("signed")?.get("version")?.as_i64()
+            });
+            if let Some(v) = version {
+                roles.insert(role.to_string(), v);
+            }
+        }
+        out.insert(gun.clone(), roles);
+    }
+    out
+}
+
+fn bundle_guns(path: &Path) -> Vec<String> {
+    match bundle::inspect(path, &Limits::default()) {
+        Ok((manifest, _, _)) => manifest.guns.iter().map(|g| g.gun.to_string()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn bundle_digest(path: &Path) -> Option<String> {
+    bundle::inspect(path, &Limits::default()).ok().map(|(_, digest, _)| digest)
+}
+
+/// The key IDs of every signature in a bundle's metadata.
+fn signature_key_ids(path: &Path) -> Vec<String> {
+    let Ok(read) = bundle::read(path, &Limits::default()) else { return Vec::new() };
+    let mut ids = Vec::new();
+    for repo in &read.contents.repos {
+        for bytes in repo.metadata.values() {
+            let Ok(doc) = cjson::parse(bytes) else { continue };
+            let Some(sigs) = doc.get("signatures").and_then(|s| s.as_array()) else { continue };
+            for sig in sigs {
+                if let Some(id) = sig.get("keyid").and_then(|k| k.as_str()) {
+                    if !ids.iter().any(|i| i == id) {
+                        ids.push(id.to_string());
+                    }
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// `--operator`, else the login name.
+fn operator(cli: &Cli) -> String {
+    if let Some(name) = &cli.operator {
+        return name.clone();
+    }
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,78 @@
+//! The audit side of `export`: the log entries since the previous export go into the
+//! response bundle under a head signed with the home's audit key (made on first use).
+
+use time::OffsetDateTime;
+
+use crate::audit::{head, AuditError, Log, SignedHead};
+use crate::bundle::AuditFiles;
+use crate::crypto::SigningKey;
+use crate::home::Home;
+use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
+use crate::ops::keys::store_key;
+use crate::ops::OpsError;
+
+/// The audit files for a response bundle, and the head to record once it is written.
+pub fn prepare(
+    home: &Home,
+    store: &KeyStore,
+    unlocked: &mut Unlocked,
+    now: OffsetDateTime,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<(AuditFiles, SignedHead), OpsError> {
+    let dir = home.dir();
+    let log = Log::in_home(dir);
+    let entries = log.entries().map_err(damaged)?;
+    let heads = head::read_heads(&head::heads_path(dir)).map_err(damaged)?;
+    crate::audit::log::check_heads(&entries, &heads).map_err(|p| {
+        damaged(AuditError::Key(format!("the log does not match its signed heads: {p}")))
+    })?;
+
+    let after = heads.last().map_or(0, SignedHead::last_seq);
+    let new: Vec<_> = entries.into_iter().filter(|e| e.seq > after).collect();
+    let key = audit_key(home, store, unlocked, now, passphrases)?;
+    let signed = head::sign(&new, after, &key, now);
+
+    let lines = log.lines().map_err(damaged)?;
+    let mut log_bytes = Vec::new();
+    for line in lines.iter().skip(after as usize) {
+        log_bytes.extend_from_slice(line.as_bytes());
+        log_bytes.push(b'\n');
+    }
+    let head_bytes = serde_json::to_vec(&signed).expect("heads serialise");
+    Ok((AuditFiles { log: log_bytes, head: head_bytes }, signed))
+}
+
+/// Records a head once the bundle carrying it is written.
+pub fn commit(home: &Home, signed: &SignedHead) -> Result<(), OpsError> {
+    head::append_head(home.dir(), signed).map_err(damaged)
+}
+
+/// The home's audit key, made (and its public part recorded) on first use.
+fn audit_key(
+    home: &Home,
+    store: &KeyStore,
+    unlocked: &mut Unlocked,
+    now: OffsetDateTime,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<SigningKey, OpsError> {
+    if let Some(id) = head::home_key_id(home.dir()).map_err(damaged)? {
+        if store.get(&id)?.is_none() {
+            return Err(OpsError::Usage(format!(
+                "the home's audit key {id} is not in the key store; restore the key store \
+                 from its backup (the audit trail cannot be continued without it)"
+            )));
+        }
+        let der = unlocked.private_key(&id, passphrases)?;
+        return Ok(SigningKey::from_pkcs8_der(&der)?);
+    }
+    let key = SigningKey::generate_p256();
+    store_key(store, &key, "audit", None, now, passphrases)?;
+    head::write_key(home.dir(), &key.public_key()).map_err(damaged)?;
+    Ok(key)
+}
+
+fn damaged(e: AuditError) -> OpsError {
+    OpsError::Usage(format!(
+        "{e}; run `airlock audit verify` to see what is wrong. Nothing was exported"
+    ))
+}
