@@ -107,7 +107,10 @@ impl Change {
 pub enum ChangeError {
     #[error("a staged key of type {0:?} is damaged; discard the pending changes and stage again")]
     BadKey(String),
-    #[error("the repository has no root yet and no staged change initialises it")]
+    #[error(
+        "the repository has no root yet and no staged change initialises it; stage one with \
+         `airlock init GUN` or `airlock signer add NAME GUN --key FILE`"
+    )]
     NoRoot,
     #[error("the repository is already initialised")]
     AlreadyInitialised,
@@ -143,6 +146,7 @@ pub fn apply(
     changes: &[Change],
     now: OffsetDateTime,
 ) -> Result<Draft, ChangeError> {
+    let published: Vec<KeyId> = root.iter().flat_map(|r| r.keys.keys().cloned()).collect();
     let mut root = root;
     let mut targets = targets;
     let (mut root_changed, mut targets_changed) = (false, false);
@@ -176,7 +180,7 @@ pub fn apply(
             }
             Change::SetRoleKeys { role, keys, threshold } => {
                 let r = root.as_mut().ok_or(ChangeError::NoRoot)?;
-                set_role_keys(r, role, keys, *threshold)?;
+                set_role_keys(r, role, keys, *threshold, &published)?;
                 root_changed = true;
                 targets_changed |= role == "targets";
             }
@@ -217,13 +221,15 @@ fn new_root(keys: [&KeyJson; 4], now: OffsetDateTime) -> Result<Root, ChangeErro
     })
 }
 
-/// Lists `keys` as the only keys of a base role. Root certificates no role lists stay in
-/// `keys` (Notary keeps them after `key rotate root`); any other key no role lists goes.
+/// Lists `keys` as the only keys of a base role. Published root certificates no role lists
+/// stay in `keys` (Notary keeps them after `key rotate root`); any other key no role lists
+/// goes. `published` are the keys of the root the changes start from.
 fn set_role_keys(
     root: &mut Root,
     role: &str,
     keys: &[KeyJson],
     threshold: Option<i64>,
+    published: &[KeyId],
 ) -> Result<(), ChangeError> {
     if !["root", "targets", "snapshot", "timestamp"].contains(&role) {
         return Err(ChangeError::BadRole(role.to_string()));
@@ -247,7 +253,10 @@ fn set_role_keys(
     let used: Vec<KeyId> =
         root.roles.values().flat_map(|r| r.keyids.iter().flatten().cloned()).collect();
     for id in old {
-        if role != "root" && !used.contains(&id) {
+        // A root certificate stays once published: clients still know it. One staged and
+        // replaced before any export was never seen, and goes.
+        let keep = role == "root" && published.contains(&id);
+        if !keep && !used.contains(&id) {
             root.keys.remove(&id);
         }
     }

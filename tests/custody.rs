@@ -177,11 +177,19 @@ fn init_refuses_bad_custodian_sets_and_stores_no_key() {
             .to_string()
     };
 
-    assert!(init(std::slice::from_ref(&b.2), Some(3)).contains("between 1 and 2"));
-    assert!(init(std::slice::from_ref(&b.2), Some(0)).contains("between 1 and 2"));
+    assert!(init(std::slice::from_ref(&b.2), Some(3)).contains("cannot be met by 2 root key"));
+    assert!(init(std::slice::from_ref(&b.2), Some(0)).contains("cannot be met by 2 root key"));
     assert!(init(&[b.2.clone(), b.2.clone()], Some(2)).contains("given twice"));
     let wrong = init(std::slice::from_ref(&stranger.2), Some(2));
     assert!(wrong.contains("custodian certificate"), "{wrong}");
+    // a "custodian" whose key is in this very home would make k-of-n meaningless
+    let made =
+        ops::keys::generate_root(&s.store, "mine", &s.gun, s.dir.path(), s.now, &mut passphrases())
+            .unwrap();
+    let mine = ops::signer::read_root_certificates(&[made.public_key_file]).unwrap();
+    let own = init(&mine, Some(2));
+    assert!(own.contains("a key this home holds"), "{own}");
+    let keys_before = keys_before + 1;
     assert_eq!(s.store.list().unwrap().len(), keys_before, "a refused init stored a key");
     assert!(s.home.require_repo(&s.gun).unwrap().pending.is_empty());
 

@@ -25,6 +25,19 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
     let guns = super::run::parse_guns(&args.guns)?;
     let client = client(&args.server)?;
     let rotate = rotate_roles(&args.rotate_server_key)?;
+    if !rotate.is_empty() {
+        // The server makes a new key on each request: every GUN is checked first, so one
+        // that cannot be rotated leaves no stray key behind for another.
+        for gun in &guns {
+            let root = client.get_role(gun, &RoleName::root());
+            if root.map_err(|e| OpsError::Online(e.to_string()))?.is_none() {
+                return Err(OpsError::Usage(format!(
+                    "{gun} has no trust data yet, so it has no server key to rotate; \
+                     nothing was asked of the server"
+                )));
+            }
+        }
+    }
 
     let mut repos = Vec::new();
     for gun in &guns {
@@ -108,6 +121,18 @@ fn check_root_signatures(repo: &bundle::RepoFiles, current: Option<&[u8]>) -> Re
         return Ok(()); // the general checks name what is wrong
     };
     let Ok(previous) = previous else { return Ok(()) };
+    let version = root.signed.common.version;
+    if let Some(current) = previous.as_ref().filter(|p| p.signed.common.version >= version) {
+        if current.canonical != root.canonical {
+            let why = format!(
+                "the server already has a different root version {}, so this bundle's root \
+                 v{version} is stale (another change won). Nothing was sent: pull, import, \
+                 stage the change again and export",
+                current.signed.common.version
+            );
+            return Err(OpsError::Refused { gun: repo.gun.clone(), why });
+        }
+    }
     let previous = previous.map(|p| p.signed);
     let count = custody::root_signatures(&repo.gun, &root, previous.as_ref());
     if count.complete {

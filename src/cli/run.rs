@@ -194,6 +194,11 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             Ok(())
         }
         Command::Init { gun, root_certs, root_keys, threshold } => {
+            if *root_keys == Some(0) {
+                return Err(OpsError::Usage(
+                    "--root-keys counts this home's root key too: give 1 or more".into(),
+                ));
+            }
             if root_keys.is_some_and(|n| n != root_certs.len() + 1) {
                 return Err(OpsError::Usage(format!(
                     "--root-keys {} needs {} --root-cert file(s), one per other custodian \
@@ -609,6 +614,14 @@ fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), Ops
         }
         if g.export_confirmed {
             eprintln!("{}: the server has the changes this home exported", g.gun);
+        }
+        if let Some((digest, role)) = &g.superseded_export {
+            eprintln!(
+                "{}: WARNING: the server holds a different {role} than response {digest} \
+                 exported at that version: that response was never applied (another change \
+                 won). Stage its changes again if they are still wanted",
+                g.gun
+            );
         }
     }
     if cli.json {

@@ -22,6 +22,19 @@ pub struct Expiry {
     pub due: bool,
 }
 
+/// The longest warning window: a century, beyond any lifetime airlock signs.
+pub const MAX_WINDOW_DAYS: i64 = 36_500;
+
+/// `now` plus a `--within` window, which must be 0 to [`MAX_WINDOW_DAYS`] days.
+pub fn window_end(now: OffsetDateTime, within_days: i64) -> Result<OffsetDateTime, OpsError> {
+    if !(0..=MAX_WINDOW_DAYS).contains(&within_days) {
+        return Err(OpsError::Usage(format!(
+            "--within {within_days}: give a number of days from 0 to {MAX_WINDOW_DAYS}"
+        )));
+    }
+    Ok(now + Duration::days(within_days))
+}
+
 /// Every role's and root certificate's expiry in the newest local metadata of `states`,
 /// soonest first. `within` days marks what is due.
 pub fn calendar(
@@ -29,6 +42,7 @@ pub fn calendar(
     within: i64,
     now: OffsetDateTime,
 ) -> Result<Vec<Expiry>, OpsError> {
+    window_end(now, within)?;
     let mut out = Vec::new();
     for state in states {
         let delegated = delegated_roles(state)?;

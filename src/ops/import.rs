@@ -36,6 +36,9 @@ pub struct GunReport {
     pub invalid_roles: BTreeMap<String, String>,
     /// True when the server now holds what this home exported earlier.
     pub export_confirmed: bool,
+    /// The last export (bundle digest) was never applied: the server holds another file
+    /// for this role at the exported version.
+    pub superseded_export: Option<(String, String)>,
     /// A response this home exported to initialise the repository, which the server never
     /// accepted (it still has no trust data): its digest. The repository starts over.
     pub discarded_export: Option<String>,
@@ -97,6 +100,7 @@ fn verify_one(
         versions: BTreeMap::new(),
         invalid_roles: BTreeMap::new(),
         export_confirmed: false,
+        superseded_export: None,
         discarded_export: None,
     };
 
@@ -113,7 +117,7 @@ fn verify_one(
         }
     } else {
         let verified = verify_files(repo, previous.as_ref(), opts)?;
-        record_verified(&mut state, &verified, &mut report);
+        record_verified(&mut state, &verified, &repo.root_history, &mut report);
     }
 
     state.new = repo.new;
@@ -200,7 +204,12 @@ fn trusted_versions(state: &RepoState) -> Result<BTreeMap<String, (i64, &[u8])>,
     Ok(out)
 }
 
-fn record_verified(state: &mut RepoState, v: &VerifiedRepo, report: &mut GunReport) {
+fn record_verified(
+    state: &mut RepoState,
+    v: &VerifiedRepo,
+    root_history: &BTreeMap<u64, Vec<u8>>,
+    report: &mut GunReport,
+) {
     let previous = state.clone();
     let mut trusted = BTreeMap::new();
     let mut put = |role: &str, bytes: &[u8], version: i64| {
@@ -223,9 +232,16 @@ fn record_verified(state: &mut RepoState, v: &VerifiedRepo, report: &mut GunRepo
     if v.trust_on_first_use {
         report.trusted_on_first_use = Some(root_key_ids(&v.root.signed));
     }
-    report.export_confirmed = export_confirmed(state, report);
-    if report.export_confirmed {
-        state.exported = None;
+    match export_status(state, &trusted, root_history, report) {
+        ExportStatus::Confirmed => {
+            report.export_confirmed = true;
+            state.exported = None;
+        }
+        ExportStatus::Superseded(role) => {
+            let digest = state.exported.take().map(|e| e.bundle_digest).unwrap_or_default();
+            report.superseded_export = Some((digest, role));
+        }
+        ExportStatus::Pending => {}
     }
     state.trusted = trusted;
     state.invalid_roles = report.invalid_roles.clone();
@@ -248,15 +264,63 @@ fn unverified_roles(previous: &RepoState, v: &VerifiedRepo) -> Vec<String> {
         .collect()
 }
 
-/// The server holds everything this home exported once each exported role's version is
-/// reached.
-fn export_confirmed(state: &RepoState, report: &GunReport) -> bool {
-    let Some(exported) = &state.exported else { return false };
-    exported.files.iter().all(|(role, bytes)| {
-        let ours = cjson::parse(&bytes.0).ok();
-        let version = ours.as_ref().and_then(|d| d.get("signed")?.get("version")?.as_i64());
-        version.is_some_and(|v| report.versions.get(role).is_some_and(|have| *have >= v))
-    })
+/// Where this home's last export stands on the server.
+enum ExportStatus {
+    /// Every exported file is there (or the server moved past it).
+    Confirmed,
+    /// Not yet pushed, or not all of it.
+    Pending,
+    /// The server holds another file at an exported role's version: this export was never
+    /// applied (another one won, say another custodian's root). Names the role.
+    Superseded(String),
+}
+
+/// Compares the last export with what the server now holds. At the same version the signed
+/// content must be equal (a root may carry more signatures than were exported: other
+/// custodians signed it); above it, the root history still shows the exported version, and
+/// other roles are taken as applied, since the server keeps only their newest file.
+fn export_status(
+    state: &RepoState,
+    server: &BTreeMap<String, Bytes>,
+    root_history: &BTreeMap<u64, Vec<u8>>,
+    report: &GunReport,
+) -> ExportStatus {
+    let Some(exported) = &state.exported else { return ExportStatus::Pending };
+    let signed_part = |bytes: &[u8]| {
+        let doc = cjson::parse(bytes).ok()?;
+        Some(cjson::canonical(doc.get("signed")?))
+    };
+    let mut pending = false;
+    for (role, ours) in &exported.files {
+        let ours_signed = signed_part(&ours.0);
+        let version = ours_signed.as_ref().and_then(|_| {
+            let doc = cjson::parse(&ours.0).ok()?;
+            doc.get("signed")?.get("version")?.as_i64()
+        });
+        let (Some(version), Some(have)) = (version, report.versions.get(role)) else {
+            pending = true;
+            continue;
+        };
+        let theirs = match (*have).cmp(&version) {
+            std::cmp::Ordering::Less => {
+                pending = true;
+                continue;
+            }
+            std::cmp::Ordering::Equal => server.get(role).map(|b| b.0.as_slice()),
+            std::cmp::Ordering::Greater if role == "root" => {
+                u64::try_from(version).ok().and_then(|v| root_history.get(&v)).map(Vec::as_slice)
+            }
+            std::cmp::Ordering::Greater => continue,
+        };
+        if theirs.is_some_and(|t| signed_part(t) != ours_signed) {
+            return ExportStatus::Superseded(role.clone());
+        }
+    }
+    if pending {
+        ExportStatus::Pending
+    } else {
+        ExportStatus::Confirmed
+    }
 }
 
 /// A repository this home initialised but whose response the server never accepted: the

@@ -6,7 +6,7 @@
 //! Roles this home cannot sign are reported, not staged: their signers must renew them.
 //! Timestamps, and snapshots whose key the server holds, are renewed by the server.
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::change::{Change, KeyJson};
 use crate::crypto::{self, PublicKey, SigningKey};
@@ -35,10 +35,7 @@ pub fn renew(
     now: OffsetDateTime,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<Vec<Renewal>, OpsError> {
-    if within_days < 0 {
-        return Err(OpsError::Usage("--within takes a number of days, 0 or more".into()));
-    }
-    let due_by = now + Duration::days(within_days);
+    let due_by = crate::ops::expiry::window_end(now, within_days)?;
 
     // Every GUN is planned before any is saved, so one that fails stages nothing anywhere.
     let mut planned = Vec::new();

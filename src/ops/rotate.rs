@@ -190,7 +190,8 @@ fn stored_root_key(
     let record = find_key(store, key_id)?;
     if record.role != "root" {
         return Err(OpsError::Usage(format!(
-            "key {} is a {} key; a root rotation takes a root key (`airlock key list`)",
+            "key {} is not a root key (it is stored for {}); a root rotation takes a root key \
+             (`airlock key list`)",
             record.key_id, record.role
         )));
     }

@@ -363,13 +363,20 @@ pub fn init(
     for cert in custodians {
         crypto::check_root_certificate(cert, gun.as_str(), now)
             .map_err(|e| refuse(format!("custodian certificate {}: {e}", cert.id())))?;
+        if store.get(cert.canonical_id()?.as_str())?.is_some() {
+            return Err(refuse(format!(
+                "root certificate {} is for a key this home holds: a custodian's key must live \
+                 in that custodian's own home, or k-of-n means nothing",
+                cert.id()
+            )));
+        }
     }
     let total = custodians.len() as i64 + 1;
     let threshold = threshold.unwrap_or(1);
     if !(1..=total).contains(&threshold) {
         return Err(refuse(format!(
-            "--threshold {threshold} needs between 1 and {total} root keys (this home's and \
-             one per --root-cert)"
+            "--threshold {threshold} cannot be met by {total} root key(s) (this home's and one \
+             per --root-cert): give 1 to {total}, or a --root-cert per other custodian"
         )));
     }
 
