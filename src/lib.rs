@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod change;
 pub mod cli;
 pub mod crypto;
+pub mod fingerprint;
 pub mod fsutil;
 pub mod home;
 pub mod keystore;

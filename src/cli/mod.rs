@@ -425,8 +425,20 @@ pub struct DeleteArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum BundleCommand {
-    /// Show a bundle's kind, GUNs, files and digest, after checking it.
-    Inspect { bundle: PathBuf },
+    /// Show a bundle's kind, GUNs, files and digest, after checking it. The digest is also
+    /// shown in groups of 4 hex digits and as PGP words, to compare it with the other side
+    /// of the gap by eye or aloud.
+    Inspect {
+        bundle: PathBuf,
+        /// Also print the digest as a QR code (Unicode half blocks, for a light-on-dark
+        /// terminal) on stdout, for a phone or scanner to compare.
+        #[arg(long)]
+        qr: bool,
+        /// Write the digest's QR code to FILE, as PNG (*.png) or SVG (*.svg); FILE must not
+        /// exist.
+        #[arg(long, value_name = "FILE")]
+        qr_out: Option<PathBuf>,
+    },
 }
 
 #[cfg(test)]

@@ -405,7 +405,9 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             super::output::line(format_args!("{}", report.bundle_digest))?;
             Ok(())
         }
-        Command::Bundle(BundleCommand::Inspect { bundle }) => inspect(cli, bundle),
+        Command::Bundle(BundleCommand::Inspect { bundle, qr, qr_out }) => {
+            inspect(cli, bundle, *qr, qr_out.as_deref())
+        }
         Command::Audit(command) => super::audit::run(cli, command),
         Command::Forget { gun, yes } => {
             let home = open_existing_home(cli)?;
@@ -841,9 +843,26 @@ fn inspect_one(home: &Home, reference: &str) -> Result<ops::inspect::Inspection,
     Ok(inspected.inspection)
 }
 
-fn inspect(cli: &Cli, path: &Path) -> Result<(), OpsError> {
+/// `bundle inspect`: the manifest, the entries and the digest in every form people compare.
+/// A `--qr-out` file is checked before the bundle is read and written after it passed.
+fn inspect(cli: &Cli, path: &Path, qr: bool, qr_out: Option<&Path>) -> Result<(), OpsError> {
+    if qr && cli.json {
+        return Err(OpsError::Usage(
+            "--qr prints the QR code on stdout, which --json keeps for JSON; write it to a \
+             file with --qr-out FILE instead"
+                .into(),
+        ));
+    }
+    let qr_out = qr_out.map(ops::digest::QrOut::check).transpose()?;
     let (manifest, digest, entries) =
         bundle::inspect(path, &Limits::default()).map_err(OpsError::bundle(path))?;
+    let fingerprint = ops::digest::fingerprint(path, &digest)?;
+    let terminal_qr = qr.then(|| ops::digest::terminal_qr(&fingerprint)).transpose()?;
+    if let Some(out) = &qr_out {
+        out.write(&fingerprint)?;
+        eprintln!("Wrote the digest's QR code to {}", out.path.display());
+    }
+
     let created = ops::keys::rfc3339(manifest.created);
     if cli.json {
         let guns: Vec<_> = manifest
@@ -853,6 +872,8 @@ fn inspect(cli: &Cli, path: &Path) -> Result<(), OpsError> {
             .collect();
         return print_json(&serde_json::json!({
             "digest": digest,
+            "digest_groups": fingerprint.groups(),
+            "digest_words": fingerprint.words(),
             "kind": manifest.kind.as_str(),
             "created": created,
             "tool": manifest.tool,
@@ -875,5 +896,21 @@ fn inspect(cli: &Cli, path: &Path) -> Result<(), OpsError> {
     for e in &entries {
         w(format!("  {}  {:>9}  {}", e.sha256, e.length, e.path))?;
     }
-    w(format!("digest:   {digest}"))
+    w(format!("digest:   {digest}"))?;
+
+    // Lines short enough for an 80-column console: 8 groups, or 4 words (2 groups' worth).
+    let labels = |label: &'static str| std::iter::once(label).chain(std::iter::repeat(""));
+    let groups = fingerprint.groups();
+    for (label, row) in labels("groups:").zip(groups.chunks(8)) {
+        w(format!("{label:<9} {}", row.join(" ")))?;
+    }
+    let words = fingerprint.words();
+    for (label, row) in labels("words:").zip(words.chunks(4)) {
+        w(format!("{label:<9} {}", row.join(" ")))?;
+    }
+    if let Some(code) = terminal_qr {
+        w(String::new())?;
+        w(code)?;
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod custody;
 pub mod delegation;
+pub mod digest;
 pub mod expiry;
 pub mod export;
 pub mod import;
