@@ -326,7 +326,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let renewals = ops::renew::renew(&home, &store, &guns, *within, now, p)?;
             for r in &renewals {
                 if r.renewed.is_empty() && r.not_renewed.is_empty() {
-                    eprintln!("{}: nothing expires within {within} days", r.gun);
+                    eprintln!(
+                        "{}: nothing to renew within {within} days (beyond what is staged)",
+                        r.gun
+                    );
                 }
                 if !r.renewed.is_empty() {
                     eprintln!("{}: staged renewal of {}", r.gun, r.renewed.join(", "));

@@ -65,14 +65,25 @@ fn plan(
 ) -> Result<Plan, OpsError> {
     let draft = repo::draft(&state, now)?;
     let root = &draft.root;
+    let published = repo::head_root(&state)?.map(|r| r.signed);
     let mut report = Renewal { gun: state.gun.clone(), renewed: vec![], not_renewed: vec![] };
     let mut changes = Vec::new();
     let due = |role: &str| expires(&state, role).is_some_and(|t| t <= due_by);
 
     // 1. root, and the root certificates this home holds the keys of
     let held_root = held_keys(store, root, "root")?;
-    let certificates =
-        renewed_certificates(store, &state, root, &held_root, due_by, now, passphrases)?;
+    // Only published certificates: one staged already (by an earlier renew) is not renewed
+    // again, however wide the window.
+    let certificates = renewed_certificates(
+        store,
+        &state,
+        root,
+        published.as_ref(),
+        &held_root,
+        due_by,
+        now,
+        passphrases,
+    )?;
     let (renewed_certs, other_certs) = certificates;
     report.not_renewed.extend(other_certs);
     if !renewed_certs.is_empty() {
@@ -84,7 +95,7 @@ fn plan(
         }
         let keys = keys.iter().map(KeyJson::from_key).collect();
         changes.push(Change::SetRoleKeys { role: "root".into(), keys, threshold: None });
-    } else if due("root") {
+    } else if due("root") && !draft.root_changed {
         if held_root.is_empty() {
             report.not_renewed.push("root: this home holds no root key".into());
         } else {
@@ -94,7 +105,7 @@ fn plan(
     }
 
     // 2. targets and its delegations
-    if due("targets") {
+    if due("targets") && !draft.targets_changed {
         if held_keys(store, root, "targets")?.is_empty() {
             report.not_renewed.push("targets: this home holds no targets key".into());
         } else {
@@ -102,7 +113,9 @@ fn plan(
             report.renewed.push("targets".into());
         }
     }
-    for role in state.head_roles().into_iter().filter(|r| r.depth() == 1 && due(r.as_str())) {
+    let staged = |r: &crate::tuf::RoleName| draft.witnessed.contains(r);
+    let due_roles = state.head_roles().into_iter().filter(|r| r.depth() == 1 && due(r.as_str()));
+    for role in due_roles.filter(|r| !staged(r)) {
         let Some(entry) = draft.targets.delegations.role(&role) else { continue };
         let held = entry.keyids.iter().flatten().filter_map(|id| draft.targets.delegations.key(id));
         let mut count = 0;
@@ -153,6 +166,7 @@ fn renewed_certificates(
     store: &KeyStore,
     state: &RepoState,
     root: &Root,
+    published: Option<&Root>,
     held: &[PublicKey],
     due_by: OffsetDateTime,
     now: OffsetDateTime,
@@ -161,7 +175,8 @@ fn renewed_certificates(
     let mut renewed = Vec::new();
     let mut others = Vec::new();
     let mut unlocked = Unlocked::new(store);
-    for cert in listed(root, "root") {
+    let published = published.map(|p| listed(p, "root")).unwrap_or_default();
+    for cert in listed(root, "root").into_iter().filter(|c| published.contains(c)) {
         let Ok(info) = crypto::check_delegation_certificate(&cert, now, false) else { continue };
         if info.not_after > due_by {
             continue;

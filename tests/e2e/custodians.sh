@@ -48,7 +48,7 @@ step "1. custodians B and C make their root keys; A initialises a 2-of-3 root"
 sync_all
 offline "${HB[@]}" key generate custodian-b --root "$GUN" --dir "$WORK"
 offline "${HC[@]}" key generate custodian-c --root "$GUN" --dir "$WORK"
-openssl x509 -in custodian-b.crt -noout -subject | grep -q "CN *= *$GUN" ||
+shows "CN *= *$GUN" openssl x509 -in custodian-b.crt -noout -subject ||
   fail "custodian-b.crt is not a certificate for $GUN"
 OPENSSL_B=$(openssl x509 -in custodian-b.crt -noout -enddate)
 echo "custodian B's certificate: $OPENSSL_B" >&2
@@ -87,7 +87,7 @@ expect_fail 2 "already exists" "${HB[@]}" sign R1.tar.zst -o R2.tar.zst --yes
 "${OLD[@]}" key import jeff.key --role jeff </dev/null
 SHA=$(printf v1 | sha256sum | cut -d' ' -f1)
 "${OLD[@]}" addhash "$GUN" v1 2 --sha256 "$SHA" -r targets/releases --publish </dev/null
-"${OLD[@]}" list "$GUN" </dev/null | grep -q "^v1 " || fail "notary cannot read the 2-of-3 root"
+shows "^v1 " "${OLD[@]}" list "$GUN" || fail "notary cannot read the 2-of-3 root"
 sync_all
 
 step "4. A rotates its own root key; C adds the second signature"
@@ -102,9 +102,9 @@ grep -q "root: adds key" sign2.txt && grep -q "root: removes key" sign2.txt ||
   fail "sign does not show the rotation"
 "$AIRLOCK" push K2.tar.zst --server "$NOTARY_URL"
 [ "$(server_root "d['signed']['version']")" = 2 ] || fail "root is not at version 2"
-"${OLD[@]}" list "$GUN" </dev/null | grep -q "^v1 " || fail "the old client does not follow"
+shows "^v1 " "${OLD[@]}" list "$GUN" || fail "the old client does not follow"
 rm -rf "$WORK/notary-fresh"
-notary -s "$NOTARY_URL" -d "$WORK/notary-fresh" list "$GUN" </dev/null | grep -q "^v1 " ||
+shows "^v1 " notary -s "$NOTARY_URL" -d "$WORK/notary-fresh" list "$GUN" ||
   fail "a fresh client cannot read root v2"
 sync_all
 

@@ -105,6 +105,21 @@ bad_input_checks() {
   [ ! -e "$WORK/E.tar.zst" ] || fail "export with a wrong passphrase wrote a bundle"
 }
 
+# shows PATTERN CMD...: CMD succeeds and its output has a line matching PATTERN. (Not
+# `CMD | grep -q`: under pipefail, grep quitting early can fail the pipeline.)
+shows() {
+  local pattern=$1; shift
+  "$@" >"$WORK/shows.out" 2>&1 </dev/null || { cat "$WORK/shows.out" >&2; return 1; }
+  grep -q -- "$pattern" "$WORK/shows.out"
+}
+
+# lacks PATTERN CMD...: CMD succeeds and no line of its output matches PATTERN.
+lacks() {
+  local pattern=$1; shift
+  "$@" >"$WORK/lacks.out" 2>&1 </dev/null || { cat "$WORK/lacks.out" >&2; fail "exit: $*"; }
+  ! grep -q -- "$pattern" "$WORK/lacks.out"
+}
+
 # quiet CMD...: runs CMD with its output kept in $WORK/quiet.log; on failure prints that
 # output and the command, then fails.
 quiet() {

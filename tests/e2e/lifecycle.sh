@@ -126,7 +126,7 @@ both_clients_read v2
 offline "${A[@]}" key generate ben --dir "$WORK"
 offline "${A[@]}" signer add ben "$GUN" --key ben.pub
 publish snapshot-offline-change
-fresh delegation list "$GUN" </dev/null | grep -q "^targets/ben " || fail "targets/ben missing"
+shows "^targets/ben " fresh delegation list "$GUN" || fail "targets/ben missing"
 
 step "6. give the snapshot key back to the server"
 sync --rotate-server-key snapshot
@@ -184,7 +184,13 @@ publish renewed
 offline "${A[@]}" expiry "$GUN" --within 30 >expiry.txt 2>&1 || { cat expiry.txt >&2; fail "still due"; }
 both_clients_read v4
 offline "${A[@]}" renew "$GUN" --within 30 2>renew.txt
-grep -q "nothing expires" renew.txt || fail "renew found something due after renewing"
+grep -q "nothing to renew" renew.txt || fail "renew found something due after renewing"
+# renewing twice before an export stages nothing more
+offline "${A[@]}" renew "$GUN" --within 4000
+offline "${A[@]}" renew "$GUN" --within 4000 2>renew2.txt
+grep -q "nothing to renew" renew2.txt || { cat renew2.txt >&2; fail "a second renew staged again"; }
+offline "${A[@]}" forget "$GUN" --yes
+sync
 
 step "9. recover an expired repository (clock moved with faketime)"
 offline "${A[@]}" renew "$GUN" --within 4000

@@ -39,7 +39,7 @@ step "2. offline: import, an ECDSA and an RSA signer key, signer add, export"
 offline "${A[@]}" import A.tar.zst
 offline "${A[@]}" key generate ben --dir "$WORK"
 ROSA_ID=$(offline "${A[@]}" key generate rosa --type rsa --bits 2048 --dir "$WORK")
-openssl pkey -pubin -in rosa.pub -noout -text | grep -q "(2048 bit)" || fail "rosa.pub not RSA"
+shows "(2048 bit)" openssl pkey -pubin -in rosa.pub -noout -text || fail "rosa.pub not RSA"
 offline "${A[@]}" signer add ben "$GUN" --key ben.pub
 offline "${A[@]}" signer add rosa "$GUN_RSA" --key rosa.pub
 offline "${A[@]}" export "$GUN" "$GUN_RSA" -o B.tar.zst
@@ -61,7 +61,7 @@ step "5. key remove: a prefix, --yes, and keys still in use"
 SPARE_ID=$(offline "${A[@]}" key generate spare --dir "$WORK")
 offline "${A[@]}" key remove "${SPARE_ID:0:12}" --yes | tee removed.txt
 [ "$(cat removed.txt)" = "$SPARE_ID" ] || fail "key remove did not print the removed ID"
-offline "${A[@]}" key list | grep -q "$SPARE_ID" && fail "the removed key is still listed"
+lacks "$SPARE_ID" offline "${A[@]}" key list || fail "the removed key is still listed"
 ROOT_ID=$(offline "${A[@]}" --json key list | python3 -c '
 import json, sys
 print(next(k["key_id"] for k in json.load(sys.stdin) if k["gun"] == sys.argv[1]
@@ -75,8 +75,8 @@ expect_fail 2 "not a key ID" "${A[@]}" key remove "zzzzzzzzzz" --yes
 expect_fail 2 "no key in" "${A[@]}" key remove "${SPARE_ID:0:12}" --yes
 # --force removes a key in use; the repository itself is untouched
 offline "${A[@]}" key remove "$ROSA_ID" --yes --force
-offline "${A[@]}" key list | grep -q "$ROSA_ID" && fail "the forced removal left the key"
-offline "${A[@]}" delegation list "$GUN_RSA" | grep -q "^targets/rosa " || fail "rosa's role went"
+lacks "$ROSA_ID" offline "${A[@]}" key list || fail "the forced removal left the key"
+shows "^targets/rosa " offline "${A[@]}" delegation list "$GUN_RSA" || fail "rosa's role went"
 
 step "6. TLS failures name the flag or the URL, exit 2 and write nothing"
 NO_CA=(--server "$NOTARY_URL")
@@ -106,7 +106,7 @@ cat list.txt >&2
 [ "$rc" != 0 ] && grep -q "does not have trust data" list.txt || fail "notary still sees $GUN"
 "${N[@]}" -d "$WORK/notary-3" list "$GUN_RSA" </dev/null >/dev/null || fail "$GUN_RSA went too"
 "$AIRLOCK" pull "$GUN" "${S[@]}" -o D.tar.zst
-"$AIRLOCK" bundle inspect D.tar.zst | grep -q "gun:      $GUN (new)" || fail "not new again"
+shows "gun:      $GUN (new)" "$AIRLOCK" bundle inspect D.tar.zst || fail "not new again"
 # A targets update without a root is refused before anything is sent (push applies the
 # import rules; the server's own 400 for this case is covered by tests/online_client.rs)
 expect_fail 1 "neither uploaded nor on the server" "$AIRLOCK" push C.tar.zst "${S[@]}"

@@ -120,7 +120,7 @@ grep -Eq "^targets/ben +\"\" <all paths> +$BEN_ID +1" dl2.txt || fail "targets/b
 grep -Eq "^ +$BEN_ID" dl2.txt || fail "releases lacks ben"
 # and a later publish by the real client on top of ours works
 "${N2[@]}" addhash "$GUN2" v2.0 11 --sha256 "$SHA" --publish </dev/null
-"${N3[@]}" list "$GUN2" </dev/null | grep -q "^v2.0 " || fail "notary publish after ours failed"
+shows "^v2.0 " "${N3[@]}" list "$GUN2" || fail "notary publish after ours failed"
 # the server moved on (that publish) since our export: a new response conflicts
 offline "$AIRLOCK" --home "$OFFLINE_HOME" signer add carol "$GUN2" --key jeff.pub
 offline "$AIRLOCK" --home "$OFFLINE_HOME" export "$GUN2" -o R.tar.zst
@@ -143,7 +143,7 @@ grep -q "never accepted response" import-U2.txt || fail "the stale export was no
 offline "$AIRLOCK" --home "$OFFLINE_HOME" signer add jeff "$GUN3" --key jeff.pub
 offline "$AIRLOCK" --home "$OFFLINE_HOME" export "$GUN3" -o U2r.tar.zst
 "$AIRLOCK" push U2r.tar.zst --server "$NOTARY_URL"
-"${N3[@]}" delegation list "$GUN3" </dev/null | grep -q "^targets/jeff " || fail "GUN3 unreadable"
+shows "^targets/jeff " "${N3[@]}" delegation list "$GUN3" || fail "GUN3 unreadable"
 
 step "9. bad input changes nothing"
 bad_input_checks
