@@ -72,7 +72,10 @@ pub fn markdown(entries: &[&Entry], verified: &str) -> String {
     people.sort();
     people.dedup();
     let _ = writeln!(md, "Operators: {}\n", people.join(", "));
-    md.push_str("| # | time (UTC) | operator | command | repositories | keys | bundles | changes | outcome |\n");
+    md.push_str(
+        "| # | time (UTC) | operator | command | repositories | keys | bundles | changes \
+         | outcome |\n",
+    );
     md.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for e in entries {
         let bundles = [("in", &e.input_bundle), ("out", &e.output_bundle)]

@@ -74,16 +74,11 @@ fn plan(
     let held_root = held_keys(store, root, "root")?;
     // Only published certificates: one staged already (by an earlier renew) is not renewed
     // again, however wide the window.
-    let certificates = renewed_certificates(
-        store,
-        &state,
-        root,
-        published.as_ref(),
-        &held_root,
-        due_by,
-        now,
-        passphrases,
-    )?;
+    let published = published.map(|p| listed(&p, "root")).unwrap_or_default();
+    let candidates: Vec<PublicKey> =
+        listed(root, "root").into_iter().filter(|c| published.contains(c)).collect();
+    let certificates =
+        renewed_certificates(store, &state, &candidates, &held_root, due_by, now, passphrases)?;
     let (renewed_certs, other_certs) = certificates;
     report.not_renewed.extend(other_certs);
     if !renewed_certs.is_empty() {
@@ -159,14 +154,13 @@ fn expires(state: &RepoState, role: &str) -> Option<OffsetDateTime> {
     Some(expires.instant())
 }
 
-/// New certificates for the held root keys whose certificate expires by `due_by` (old,
-/// new), and notes about due certificates of keys this home does not hold.
+/// New certificates for the held root keys whose certificate (among `candidates`) expires
+/// by `due_by` (old, new), and notes about due certificates of keys this home does not hold.
 #[allow(clippy::type_complexity)]
 fn renewed_certificates(
     store: &KeyStore,
     state: &RepoState,
-    root: &Root,
-    published: Option<&Root>,
+    candidates: &[PublicKey],
     held: &[PublicKey],
     due_by: OffsetDateTime,
     now: OffsetDateTime,
@@ -175,8 +169,7 @@ fn renewed_certificates(
     let mut renewed = Vec::new();
     let mut others = Vec::new();
     let mut unlocked = Unlocked::new(store);
-    let published = published.map(|p| listed(p, "root")).unwrap_or_default();
-    for cert in listed(root, "root").into_iter().filter(|c| published.contains(c)) {
+    for cert in candidates.iter().cloned() {
         let Ok(info) = crypto::check_delegation_certificate(&cert, now, false) else { continue };
         if info.not_after > due_by {
             continue;
