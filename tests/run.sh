@@ -87,6 +87,9 @@ tests/e2e/lifecycle.sh target/debug/airlock
 section "end to end: a 2-of-3 root held by three custodians' homes"
 tests/e2e/custodians.sh target/debug/airlock
 
+section "end to end: the scripted ceremonies, with their audit logs and transcripts"
+tests/e2e/ceremonies.sh target/debug/airlock
+
 section "quickstart on the shipped example bundle"
 ceremony-scripts/quickstart.sh target/debug/airlock
 

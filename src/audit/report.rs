@@ -3,13 +3,23 @@
 
 use std::fmt::Write as _;
 
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
 use super::log::{Entry, Outcome};
 
-/// Entries at or after `since` (RFC 3339, compared as UTC text) and touching `gun`.
+/// Entries at or after `since` (RFC 3339) and touching `gun`.
 pub fn select<'a>(entries: &'a [Entry], since: Option<&str>, gun: Option<&str>) -> Vec<&'a Entry> {
+    let parse = |t: &str| OffsetDateTime::parse(t, &Rfc3339).ok();
+    let since = since.map(|t| (t, parse(t)));
+    let after = |e: &Entry| match (since, parse(&e.time)) {
+        (None, _) => true,
+        (Some((_, Some(t))), Some(at)) => at >= t,
+        (Some((text, _)), _) => e.time.as_str() >= text,
+    };
     entries
         .iter()
-        .filter(|e| since.is_none_or(|t| e.time.as_str() >= t))
+        .filter(|e| after(e))
         .filter(|e| gun.is_none_or(|g| e.guns.iter().any(|x| x == g)))
         .collect()
 }
@@ -90,11 +100,11 @@ pub fn markdown(entries: &[&Entry], verified: &str) -> String {
         }
         let _ = writeln!(
             md,
-            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | `airlock {}` | {} | {} | {} | {} | {} |",
             e.seq,
             e.time,
             e.operator,
-            e.command,
+            e.args.join(" ").replace('|', "\\|").replace('`', "'"),
             e.guns.join("<br>"),
             keys.join("<br>"),
             bundles,
