@@ -401,6 +401,9 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
                     );
                 }
             }
+            for role in &report.unused_lifetimes {
+                eprintln!("warning: --expires {role}=...: no {role} was signed; it was not used");
+            }
             eprintln!("Wrote {} (digest {})", report.bundle, report.bundle_digest);
             if cli.json {
                 return print_json(&report);

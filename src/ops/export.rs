@@ -30,6 +30,8 @@ pub struct ExportReport {
     pub bundle: String,
     pub bundle_digest: String,
     pub guns: Vec<ExportedGun>,
+    /// `--expires` roles that nothing signed in this export was.
+    pub unused_lifetimes: Vec<String>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -88,7 +90,9 @@ pub fn export(
         home.save_repo(&state)?;
     }
     let bundle = out.display().to_string();
-    Ok(ExportReport { bundle, bundle_digest: digest, guns: reports })
+    let signed_roles: Vec<String> = reports.iter().flat_map(|g| g.roles.keys().cloned()).collect();
+    let unused_lifetimes = lifetimes.unused(&signed_roles);
+    Ok(ExportReport { bundle, bundle_digest: digest, guns: reports, unused_lifetimes })
 }
 
 /// Steps 1-4 for one GUN: the signed files to upload, by role.

@@ -24,19 +24,41 @@ pub struct Lifetimes {
 }
 
 impl Lifetimes {
-    /// Parses `--expires` values; a later value for the same role wins.
+    /// Parses `--expires` values; the same role (or the bare value) twice is refused.
     pub fn parse(values: &[String]) -> Result<Lifetimes, OpsError> {
+        let twice = |what: &str| {
+            OpsError::Usage(format!("--expires gives {what} twice; give each role once"))
+        };
         let mut lifetimes = Lifetimes::default();
         for value in values {
             match value.split_once('=') {
+                None if lifetimes.all.is_some() => return Err(twice("a lifetime for every role")),
                 None => lifetimes.all = Some(parse_days(value)?),
                 Some((role, days)) => {
                     check_role(role)?;
-                    lifetimes.by_role.insert(role.to_string(), parse_days(days)?);
+                    let days = parse_days(days)?;
+                    if lifetimes.by_role.insert(role.to_string(), days).is_some() {
+                        return Err(twice(role));
+                    }
                 }
             }
         }
         Ok(lifetimes)
+    }
+
+    /// The roles named in `--expires` that none of `signed` (the roles an export signed)
+    /// is, so the operator learns that a lifetime was not used (a misspelt delegation, a
+    /// snapshot the server signs, a root that did not change).
+    pub fn unused(&self, signed: &[String]) -> Vec<String> {
+        let delegation_signed = signed.iter().any(|r| r.starts_with("targets/"));
+        self.by_role
+            .keys()
+            .filter(|role| match role.as_str() {
+                "delegations" => !delegation_signed,
+                role => !signed.iter().any(|s| s == role),
+            })
+            .cloned()
+            .collect()
     }
 
     /// Days a role signed now stays valid.
@@ -121,6 +143,17 @@ mod tests {
         assert_eq!(l.days("snapshot"), 30);
         assert_eq!(l.days("targets/alice"), 14);
         assert_eq!(l.days("targets/releases"), 365);
+    }
+
+    #[test]
+    fn a_role_twice_is_refused_and_unused_roles_are_named() {
+        for twice in [&["targets=5d", "targets=6d"][..], &["5d", "6d"]] {
+            assert!(parse(twice).unwrap_err().to_string().contains("twice"));
+        }
+        let l = parse(&["root=1y", "delegations=30d", "targets/release=9d"]).unwrap();
+        let signed = ["targets".to_string(), "targets/releases".to_string()];
+        assert_eq!(l.unused(&signed), ["root", "targets/release"]);
+        assert_eq!(l.unused(&["targets".to_string()]), ["delegations", "root", "targets/release"]);
     }
 
     #[test]
