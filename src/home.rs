@@ -189,7 +189,13 @@ impl Home {
     /// the state, which only changes by rename.
     fn remove_stale_temporaries(&self) -> io::Result<()> {
         let keystore = self.keystore_dir();
-        for dir in [self.dir.join("repos"), keystore.join("keys"), keystore.join("identities")] {
+        let dirs = [
+            self.dir.join("repos"),
+            self.dir.join("audit"),
+            keystore.join("keys"),
+            keystore.join("identities"),
+        ];
+        for dir in dirs {
             fsutil::remove_stale_temporaries(&dir)?;
         }
         Ok(())
