@@ -90,6 +90,9 @@ tests/e2e/custodians.sh target/debug/airlock
 section "end to end: the scripted ceremonies, with their audit logs and transcripts"
 tests/e2e/ceremonies.sh target/debug/airlock
 
+section "end to end: a fleet of repositories in one ceremony (--all, --jobs)"
+tests/e2e/fleet.sh target/debug/airlock
+
 section "quickstart on the shipped example bundle"
 ceremony-scripts/quickstart.sh target/debug/airlock
 

@@ -33,6 +33,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// No progress display on stderr (it shows only on a terminal anyway).
+    #[arg(long, global = true)]
+    pub quiet: bool,
+
     /// Who runs the command, for the audit log (default: the login name).
     #[arg(long, global = true, env = "AIRLOCK_OPERATOR")]
     pub operator: Option<String>,
@@ -75,9 +79,13 @@ pub enum Command {
     /// Re-sign roles unchanged (version + 1, new expiry), e.g. to make targets/releases valid
     /// again after a signer's key was removed.
     Witness {
+        /// The repository (with --all, the first role instead).
         gun: String,
-        #[arg(required = true)]
+        #[arg(required_unless_present = "all")]
         roles: Vec<String>,
+        /// Every repository in the home that has the roles; all arguments are roles then.
+        #[arg(long)]
+        all: bool,
         /// Also witness a role that no key this home knows of has signed, vouching for its
         /// content. Dangerous: check it with `airlock inspect` first.
         #[arg(long)]
@@ -87,8 +95,11 @@ pub enum Command {
     /// `--pretty` text), from this home's signed metadata; pending changes are not shown.
     Inspect {
         /// Repositories, each GUN or GUN:TAG.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "all")]
         guns: Vec<String>,
+        /// Every repository in the home this applies to.
+        #[arg(long, conflicts_with = "guns")]
+        all: bool,
         /// Print docker's human-friendly layout instead of JSON.
         #[arg(long)]
         pretty: bool,
@@ -106,8 +117,11 @@ pub enum Command {
     /// sign (root, targets, delegations, an offline snapshot), and new certificates for root
     /// keys whose certificate expires; `export` then signs them, one version step each.
     Renew {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "all")]
         guns: Vec<String>,
+        /// Every repository in the home this applies to.
+        #[arg(long, conflicts_with = "guns")]
+        all: bool,
         /// The window in days: what expires sooner (or has expired) is renewed.
         #[arg(long, default_value_t = 90)]
         within: i64,
@@ -234,6 +248,9 @@ pub struct PullArgs {
     /// The old key stays in use until that root is pushed.
     #[arg(long, value_name = "ROLE")]
     pub rotate_server_key: Vec<String>,
+    /// How many repositories to fetch at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
 }
 
 #[derive(Args, Debug)]
@@ -319,8 +336,11 @@ pub enum SignerCommand {
     /// Add a signer's keys to targets/releases and targets/NAME, initialising new repositories.
     Add {
         name: String,
-        #[arg(required = true)]
+        #[arg(required_unless_present = "all")]
         guns: Vec<String>,
+        /// Every repository in the home this applies to.
+        #[arg(long, conflicts_with = "guns")]
+        all: bool,
         /// PUBLIC KEY or CERTIFICATE PEM files.
         #[arg(long = "key", required = true)]
         keys: Vec<PathBuf>,
@@ -330,8 +350,11 @@ pub enum SignerCommand {
     /// leave. Refused if a role would fall below its threshold.
     Rotate {
         name: String,
-        #[arg(required = true)]
+        #[arg(required_unless_present = "all")]
         guns: Vec<String>,
+        /// Every repository in the home this applies to.
+        #[arg(long, conflicts_with = "guns")]
+        all: bool,
         /// The signer's new PUBLIC KEY or CERTIFICATE PEM files.
         #[arg(long = "key", required = true)]
         keys: Vec<PathBuf>,
@@ -339,8 +362,11 @@ pub enum SignerCommand {
     /// Remove a signer: its keys leave targets/releases and targets/NAME goes.
     Remove {
         name: String,
-        #[arg(required = true)]
+        #[arg(required_unless_present = "all")]
         guns: Vec<String>,
+        /// Every repository in the home this applies to.
+        #[arg(long, conflicts_with = "guns")]
+        all: bool,
         /// Do not ask, even when targets/releases is left below its threshold.
         #[arg(long)]
         yes: bool,
@@ -389,8 +415,11 @@ pub struct StatusArgs {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all")]
     pub guns: Vec<String>,
+    /// Every repository in the home with pending changes.
+    #[arg(long, conflicts_with = "guns")]
+    pub all: bool,
     /// The response bundle to write (must not exist).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
@@ -407,6 +436,9 @@ pub struct PushArgs {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub server: ServerArgs,
+    /// How many repositories to upload at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
 }
 
 #[derive(Args, Debug)]

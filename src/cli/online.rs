@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::progress::{in_parallel, Counter};
 use super::run::print_json;
 use super::{Cli, DeleteArgs, PullArgs, PushArgs, ServerArgs};
 use crate::bundle::{self, BundleContents, BundleKind, Limits};
@@ -39,19 +40,23 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
         }
     }
 
+    let counter = Counter::new("pulled", guns.len(), cli.json || cli.quiet);
+    let pulled = in_parallel(&guns, usize::from(args.jobs), |gun| {
+        let pulled = online::pull_repo(&client, gun, &rotate);
+        let line = match &pulled {
+            Ok(p) if p.new => format!("Pulled {gun}: no trust data yet (new)"),
+            Ok(p) => format!("Pulled {gun}: {} role file(s)", p.metadata.len()),
+            Err(e) => format!("Pulling {gun} FAILED: {e}"),
+        };
+        counter.say(&line);
+        pulled
+    });
     let mut repos = Vec::new();
-    for gun in &guns {
-        let pulled = online::pull_repo(&client, gun, &rotate)
-            .map_err(|e| OpsError::Online(e.to_string()))?;
+    for (gun, pulled) in guns.iter().zip(pulled) {
+        let pulled = pulled.map_err(|e| OpsError::Online(format!("{gun}: {e}")))?;
         for role in pulled.rotated_server_keys.keys() {
             eprintln!("{gun}: the server made a new {role} key; root lists it after `key rotate`");
         }
-        let what = if pulled.new {
-            "no trust data yet (new)".to_string()
-        } else {
-            format!("{} role file(s)", pulled.metadata.len())
-        };
-        eprintln!("Pulled {gun}: {what}");
         repos.push(pulled);
     }
 
@@ -147,6 +152,44 @@ fn check_root_signatures(repo: &bundle::RepoFiles, current: Option<&[u8]>) -> Re
     Err(OpsError::Refused { gun: repo.gun.clone(), why })
 }
 
+/// Checks and uploads one repository: its result, and a line for people.
+fn push_one(client: &Client, repo: &bundle::RepoFiles) -> (PushResult, String) {
+    let files: Vec<(RoleName, Vec<u8>)> =
+        repo.metadata.iter().map(|(r, b)| (r.clone(), b.clone())).collect();
+    let roles = files.iter().map(|(r, _)| r.to_string()).collect();
+    let gun = repo.gun.to_string();
+    if let Err(e) = check_upload(client, repo) {
+        let line = format!("Pushed {gun}: NOT SENT: {e}");
+        let error = Some(e.to_string());
+        return (PushResult { gun, roles, ok: false, refused: e.is_refusal(), error }, line);
+    }
+
+    let (outcome, line) = match client.publish(&repo.gun, &files) {
+        Err(e) if e.is_version_conflict() && already_on_server(client, &repo.gun, &files) => {
+            (Ok(()), format!("Pushed {gun}: already on the server (an earlier push was accepted)"))
+        }
+        Err(e) if e.is_version_conflict() => {
+            let line = format!(
+                "Pushed {gun}: REFUSED: {e}\n  the server moved on since the pull: pull again, \
+                 import, redo the changes and export a new response"
+            );
+            (Err(e), line)
+        }
+        Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+            let line = format!("Pushed {gun}: REFUSED by the server: {e}");
+            (Err(e), line)
+        }
+        Err(e) => {
+            let line = format!("Pushed {gun}: FAILED: {e}");
+            (Err(e), line)
+        }
+        Ok(()) => (Ok(()), format!("Pushed {gun}: accepted")),
+    };
+    let refused = outcome.as_ref().err().and_then(|e| e.status()).is_some_and(|s| s < 500);
+    let error = outcome.err().map(|e| e.to_string());
+    (PushResult { gun, roles, ok: error.is_none(), refused, error }, line)
+}
+
 /// Whether the server already stores exactly these files: a retried push of an accepted
 /// response is then harmless, not a conflict.
 fn already_on_server(client: &Client, gun: &Gun, files: &[(RoleName, Vec<u8>)]) -> bool {
@@ -167,50 +210,15 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
     }
     let client = client(&args.server)?;
 
-    // Nothing is sent unless everything would be accepted by the rules import applies.
-    for repo in &bundle.contents.repos {
-        check_upload(&client, repo)?;
-    }
-
-    let mut results = Vec::new();
-    for repo in &bundle.contents.repos {
-        let files: Vec<(RoleName, Vec<u8>)> =
-            repo.metadata.iter().map(|(r, b)| (r.clone(), b.clone())).collect();
-        let roles = files.iter().map(|(r, _)| r.to_string()).collect();
-        let outcome = match client.publish(&repo.gun, &files) {
-            Err(e) if e.is_version_conflict() && already_on_server(&client, &repo.gun, &files) => {
-                eprintln!(
-                    "Pushed {}: already on the server (an earlier push was accepted)",
-                    repo.gun
-                );
-                Ok(())
-            }
-            Err(e) if e.is_version_conflict() => {
-                eprintln!(
-                    "Pushed {}: REFUSED: {e}\n  the server moved on since the pull: pull again, \
-                     import, redo the changes and export a new response",
-                    repo.gun
-                );
-                Err(e)
-            }
-            Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
-                eprintln!("Pushed {}: REFUSED by the server: {e}", repo.gun);
-                Err(e)
-            }
-            Err(e) => {
-                eprintln!("Pushed {}: FAILED: {e}", repo.gun);
-                Err(e)
-            }
-            Ok(()) => {
-                eprintln!("Pushed {}: accepted", repo.gun);
-                Ok(())
-            }
-        };
-        let refused = outcome.as_ref().err().and_then(|e| e.status()).is_some_and(|s| s < 500);
-        let error = outcome.err().map(|e| e.to_string());
-        let gun = repo.gun.to_string();
-        results.push(PushResult { gun, roles, ok: error.is_none(), refused, error });
-    }
+    // A repository is sent only if it passes the rules import applies; one that does not,
+    // or that the server refuses, is reported and the others go on. Pushing the same bundle
+    // again sends what is missing (what the server already holds is recognised).
+    let counter = Counter::new("pushed", bundle.contents.repos.len(), cli.json || cli.quiet);
+    let results = in_parallel(&bundle.contents.repos, usize::from(args.jobs), |repo| {
+        let (result, line) = push_one(&client, repo);
+        counter.say(&line);
+        result
+    });
 
     let answers = results.iter().map(|r| match &r.error {
         None => format!("{}: accepted", r.gun),

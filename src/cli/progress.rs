@@ -61,3 +61,61 @@ fn spin(what: &str, stopped: &mpsc::Receiver<()>) {
     let _ = write!(stderr, "{CLEAR_LINE}");
     let _ = stderr.flush();
 }
+
+/// `what n/total` on stderr while many repositories are worked on, redrawn as each one
+/// finishes; per-item lines go through [`Counter::say`] so they do not tear it. Draws only
+/// on a terminal, and never with `--json` or `--quiet`.
+#[cfg(feature = "online")]
+pub struct Counter {
+    what: &'static str,
+    total: usize,
+    done: std::sync::Mutex<usize>,
+    draw: bool,
+}
+
+#[cfg(feature = "online")]
+impl Counter {
+    pub fn new(what: &'static str, total: usize, quiet: bool) -> Counter {
+        let draw = !quiet && total > 1 && io::stderr().is_terminal();
+        Counter { what, total, done: std::sync::Mutex::new(0), draw }
+    }
+
+    /// One item finished, with its line for people.
+    pub fn say(&self, line: &str) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        *done += 1;
+        let mut stderr = io::stderr().lock();
+        if self.draw {
+            let _ = write!(stderr, "{CLEAR_LINE}");
+        }
+        let _ = writeln!(stderr, "{line}");
+        if self.draw && *done < self.total {
+            let _ = write!(stderr, "{} {}/{}", self.what, *done, self.total);
+        }
+        let _ = stderr.flush();
+    }
+}
+
+/// Runs `work` on every item with up to `jobs` threads; results come back in item order.
+#[cfg(feature = "online")]
+pub fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: std::sync::Mutex<Vec<Option<R>>> =
+        std::sync::Mutex::new(items.iter().map(|_| None).collect());
+    thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let result = work(item);
+                slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+            });
+        }
+    });
+    let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
+    slots.into_iter().map(|r| r.expect("every item was worked on")).collect()
+}

@@ -34,6 +34,11 @@ pub fn note_keys<I: IntoIterator<Item = String>>(ids: I) {
     NOTE.with(|n| n.borrow_mut().key_ids.extend(ids));
 }
 
+/// Adds the GUNs a command found for itself (`--all`) to its record.
+pub fn note_guns<I: IntoIterator<Item = String>>(guns: I) {
+    NOTE.with(|n| n.borrow_mut().guns.extend(guns));
+}
+
 /// Adds a message (what a server answered) to the current command's record.
 #[cfg(feature = "online")]
 pub fn note_message(message: String) {
@@ -176,7 +181,8 @@ fn subject(command: &Command) -> Option<Subject> {
         Command::Delegation(DelegationCommand::Remove { gun, .. }) => {
             s("delegation remove", &one(gun), None, None)
         }
-        Command::Witness { gun, .. } => s("witness", &one(gun), None, None),
+        Command::Witness { gun, all: false, .. } => s("witness", &one(gun), None, None),
+        Command::Witness { all: true, .. } => s("witness", &[], None, None),
         Command::Renew { guns, .. } => s("renew", guns, None, None),
         Command::Export(a) => s("export", &a.guns, None, Some(&a.output)),
         Command::Sign { bundle, output, .. } => s("sign", &[], Some(bundle), Some(output)),

@@ -164,10 +164,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             key_remove(cli, &home, &keystore(&home)?, key_id, *yes, *force)
         }
-        Command::Signer(SignerCommand::Add { name, guns, keys }) => {
+        Command::Signer(SignerCommand::Add { name, guns, keys, all }) => {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
-            let guns = parse_guns(guns)?;
+            let guns = guns_or_all(&home, guns, *all, |_| Ok(true))?;
             let keys = ops::signer::read_keys(keys)?;
             for w in ops::signer::certificate_warnings(&keys, now) {
                 eprintln!("warning: {w}");
@@ -226,10 +226,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             }
             Ok(())
         }
-        Command::Signer(SignerCommand::Rotate { name, guns, keys }) => {
+        Command::Signer(SignerCommand::Rotate { name, guns, keys, all }) => {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
-            let guns = parse_guns(guns)?;
+            let guns = guns_or_all(&home, guns, *all, has_signer(name, now))?;
             let keys = ops::signer::read_keys(keys)?;
             for w in ops::signer::certificate_warnings(&keys, now) {
                 eprintln!("warning: {w}");
@@ -256,9 +256,9 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             }
             Ok(())
         }
-        Command::Signer(SignerCommand::Remove { name, guns, yes }) => {
+        Command::Signer(SignerCommand::Remove { name, guns, yes, all }) => {
             let home = open_existing_home(cli)?;
-            let guns = parse_guns(guns)?;
+            let guns = guns_or_all(&home, guns, *all, has_signer(name, now))?;
             let mut ask = confirm_warnings(*yes);
             let staged =
                 ops::delegation::remove_signer_everywhere(&home, &guns, name, now, &mut ask)?;
@@ -293,35 +293,51 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let staged = ops::delegation::remove(&home, &gun, &role, key_ids, now, &mut ask)?;
             print_staged(cli, &[staged])
         }
-        Command::Witness { gun, roles, trust_content } => {
+        Command::Witness { gun, roles, trust_content, all } => {
             let home = open_existing_home(cli)?;
-            let gun = Gun::parse(gun)?;
-            let roles: Vec<RoleName> =
-                roles.iter().map(|r| RoleName::parse(r)).collect::<Result<_, _>>()?;
-            let mut yes = |_: &ops::delegation::Staged| Ok(true);
+            let (guns, roles) = if *all {
+                let roles: Vec<String> = std::iter::once(gun).chain(roles).cloned().collect();
+                let roles = parse_roles(&roles)?;
+                let has = |s: &crate::home::RepoState| {
+                    Ok(roles
+                        .iter()
+                        .all(|r| r.as_str() == "targets" || s.head(r.as_str()).is_some()))
+                };
+                (guns_or_all(&home, &[], true, has)?, roles)
+            } else {
+                (vec![Gun::parse(gun)?], parse_roles(roles)?)
+            };
             if *trust_content {
                 eprintln!("airlock: WARNING: --trust-content: you vouch for the roles' content");
             }
-            let staged =
-                ops::delegation::witness(&home, &gun, &roles, *trust_content, now, &mut yes)?;
-            print_staged(cli, &[staged])
+            let mut staged = Vec::new();
+            for gun in &guns {
+                let mut yes = |_: &ops::delegation::Staged| Ok(true);
+                let tc = *trust_content;
+                staged.push(ops::delegation::witness(&home, gun, &roles, tc, now, &mut yes)?);
+            }
+            print_staged(cli, &staged)
         }
         Command::Delegation(DelegationCommand::List { gun }) => {
             let home = open_existing_home(cli)?;
             delegation_list(cli, &home, &Gun::parse(gun)?, now)
         }
-        Command::Inspect { guns, pretty } => {
+        Command::Inspect { guns, pretty, all } => {
             let home = open_existing_home(cli)?;
-            trust_inspect(&home, guns, *pretty)
+            let refs = match all {
+                true => home.guns()?.iter().map(Gun::to_string).collect(),
+                false => guns.clone(),
+            };
+            trust_inspect(&home, &refs, *pretty)
         }
         Command::Expiry { guns, within } => {
             let home = open_existing_home(cli)?;
             expiry(cli, &home, guns, *within, now)
         }
-        Command::Renew { guns, within } => {
+        Command::Renew { guns, within, all } => {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
-            let guns = parse_guns(guns)?;
+            let guns = guns_or_all(&home, guns, *all, |_| Ok(true))?;
             let p = &mut EnvOrTerminal;
             let renewals = ops::renew::renew(&home, &store, &guns, *within, now, p)?;
             for r in &renewals {
@@ -385,7 +401,8 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
         Command::Export(args) => {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
-            let guns = parse_guns(&args.guns)?;
+            let pending = |s: &crate::home::RepoState| Ok(!s.pending.is_empty());
+            let guns = guns_or_all(&home, &args.guns, args.all, pending)?;
             let lifetimes = Lifetimes::parse(&args.expires)?;
             let (out, p) = (&args.output, &mut EnvOrTerminal);
             let report = ops::export::export(&home, &store, &guns, out, now, &lifetimes, p)?;
@@ -562,6 +579,48 @@ fn open_existing_home(cli: &Cli) -> Result<Home, OpsError> {
 
 fn keystore(home: &Home) -> Result<KeyStore, OpsError> {
     Ok(KeyStore::open(&home.keystore_dir())?)
+}
+
+/// The GUNs given, or with `--all` every GUN of the home that `applies` to; none is an error.
+fn guns_or_all(
+    home: &Home,
+    guns: &[String],
+    all: bool,
+    applies: impl Fn(&crate::home::RepoState) -> Result<bool, OpsError>,
+) -> Result<Vec<Gun>, OpsError> {
+    if !all {
+        return parse_guns(guns);
+    }
+    let mut out = Vec::new();
+    for gun in home.guns()? {
+        if applies(&home.require_repo(&gun)?)? {
+            out.push(gun);
+        }
+    }
+    if out.is_empty() {
+        return Err(OpsError::Usage("--all: no repository in this home applies".into()));
+    }
+    eprintln!("--all: {} repositories", out.len());
+    record::note_guns(out.iter().map(Gun::to_string));
+    Ok(out)
+}
+
+/// Whether a repository delegates to signer `name` (pending changes applied).
+fn has_signer(
+    name: &str,
+    now: OffsetDateTime,
+) -> impl Fn(&crate::home::RepoState) -> Result<bool, OpsError> + '_ {
+    move |state| {
+        let role = RoleName::for_signer(name)?;
+        if ops::repo::head_root(state)?.is_none() && state.pending.is_empty() {
+            return Ok(false);
+        }
+        Ok(ops::repo::draft(state, now)?.targets.delegations.role(&role).is_some())
+    }
+}
+
+fn parse_roles(roles: &[String]) -> Result<Vec<RoleName>, OpsError> {
+    Ok(roles.iter().map(|r| RoleName::parse(r)).collect::<Result<_, _>>()?)
 }
 
 pub(super) fn parse_guns(guns: &[String]) -> Result<Vec<Gun>, OpsError> {
