@@ -148,6 +148,30 @@ fn a_root_with_a_forged_signature_is_refused() {
 }
 
 #[test]
+fn a_bundle_with_a_bad_targets_file_is_not_signed() {
+    let Custody { s, b, r1, .. } = custody();
+    let mut read = bundle::read(&r1, &Limits::default()).unwrap();
+    let repo = &mut read.contents.repos[0];
+    let targets = repo.metadata[&RoleName::targets()].clone();
+    let targets = metadata::parse::<metadata::Targets>(&targets, "targets").unwrap();
+    let mut signatures = targets.signatures.clone();
+    signatures[0].sig[7] ^= 1;
+    repo.metadata.insert(RoleName::targets(), envelope(&targets.canonical, &signatures));
+    let bad = s.dir.path().join("bad-targets.bundle");
+    bundle::write(&bad, &read.contents).unwrap();
+    let err = sign(&b.0, &b.1, &bad, &s.dir.path().join("out.bundle")).unwrap_err();
+    assert!(err.to_string().contains("targets"), "{err}");
+
+    // and one that initialises a repository without its targets file
+    read.contents.repos[0].metadata.remove(&RoleName::targets());
+    let missing = s.dir.path().join("no-targets.bundle");
+    bundle::write(&missing, &read.contents).unwrap();
+    let err = sign(&b.0, &b.1, &missing, &s.dir.path().join("out.bundle")).unwrap_err();
+    assert!(err.to_string().contains("without a targets file"), "{err}");
+    assert!(!s.dir.path().join("out.bundle").exists());
+}
+
+#[test]
 fn a_root_that_does_not_follow_the_trusted_one_is_refused() {
     let Custody { s, b, .. } = custody();
     // A moves on to root v2 before anyone signed v1: B's home knows no v1

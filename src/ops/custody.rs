@@ -18,6 +18,7 @@ use crate::ops::keys::role_keys;
 use crate::ops::OpsError;
 use crate::tuf::metadata::{self, envelope, Root, Signature, Signed};
 use crate::tuf::sign::Signer;
+use crate::tuf::verify::ServerState;
 use crate::tuf::{Gun, RoleName};
 
 /// Who signed a root, counted against one root role's keys.
@@ -146,6 +147,7 @@ pub fn roots_in_bundle(
         let root = metadata::parse::<Root>(bytes, "root")?;
         let previous = previous_root(&state, root.signed.common.version)?;
         check_signatures_known(&repo.gun, &root, previous.as_ref())?;
+        check_other_files(&state, repo, bytes)?;
         let signatures = root_signatures(&repo.gun, &root, previous.as_ref());
         let changes = root_changes(previous.as_ref(), &root.signed);
         roots.push(RootInBundle { signatures, changes });
@@ -156,6 +158,28 @@ pub fn roots_in_bundle(
         return Err(OpsError::Usage(msg));
     }
     Ok((bundle.contents, roots))
+}
+
+/// The rest of the response must pass the checks `push` applies, against the new root: a
+/// custodian signs a root, but also vouches for the bundle it travels in.
+fn check_other_files(state: &RepoState, repo: &RepoFiles, root: &[u8]) -> Result<(), OpsError> {
+    let others: std::collections::BTreeMap<RoleName, Vec<u8>> = repo
+        .metadata
+        .iter()
+        .filter(|(role, _)| role.as_str() != RoleName::ROOT)
+        .map(|(r, b)| (r.clone(), b.clone()))
+        .collect();
+    let trusted_targets = state.trusted.get("targets").map(|b| b.0.as_slice());
+    if trusted_targets.is_none() && !others.contains_key(&RoleName::targets()) {
+        let why = "the bundle initialises the repository without a targets file; the server \
+                   would refuse it. Export it again"
+            .to_string();
+        return Err(OpsError::Refused { gun: repo.gun.clone(), why });
+    }
+    let server = ServerState { root: Some(root), targets: trusted_targets };
+    let now = OffsetDateTime::now_utc();
+    crate::tuf::verify::verify_upload(&repo.gun, &others, &server, now)?;
+    Ok(())
 }
 
 fn check_signatures_known(
