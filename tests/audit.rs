@@ -6,24 +6,19 @@ mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 /// Runs the binary with every passphrase set, as a named operator.
 fn run(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_airlock"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("AIRLOCK_HOME")
-        .env("AIRLOCK_SCRYPT_WORK_FACTOR", "12")
-        .env("AIRLOCK_ROOT_PASSPHRASE", "root-pass")
-        .env("AIRLOCK_TARGETS_PASSPHRASE", "targets-pass")
-        .env("AIRLOCK_DELEGATION_PASSPHRASE", "deleg-pass")
-        .env("AIRLOCK_OPERATOR", "alice")
-        .output()
-        .unwrap()
+    let env = [
+        ("AIRLOCK_ROOT_PASSPHRASE", "root-pass"),
+        ("AIRLOCK_TARGETS_PASSPHRASE", "targets-pass"),
+        ("AIRLOCK_DELEGATION_PASSPHRASE", "deleg-pass"),
+        ("AIRLOCK_OPERATOR", "alice"),
+    ];
+    support::airlock_with(home, args, &env)
 }
 
 fn ok(home: &Path, args: &[&str]) -> Output {

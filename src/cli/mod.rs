@@ -94,12 +94,9 @@ pub enum Command {
     /// Show signed tags, signers and keys as `docker trust inspect` does (JSON, or the
     /// `--pretty` text), from this home's signed metadata; pending changes are not shown.
     Inspect {
-        /// Repositories, each GUN or GUN:TAG.
-        #[arg(required_unless_present = "all")]
-        guns: Vec<String>,
-        /// Every repository in the home this applies to.
-        #[arg(long, conflicts_with = "guns")]
-        all: bool,
+        /// Repositories, each GUN or GUN:TAG (or --all).
+        #[command(flatten)]
+        repos: Repos,
         /// Print docker's human-friendly layout instead of JSON.
         #[arg(long)]
         pretty: bool,
@@ -117,11 +114,8 @@ pub enum Command {
     /// sign (root, targets, delegations, an offline snapshot), and new certificates for root
     /// keys whose certificate expires; `export` then signs them, one version step each.
     Renew {
-        #[arg(required_unless_present = "all")]
-        guns: Vec<String>,
-        /// Every repository in the home this applies to.
-        #[arg(long, conflicts_with = "guns")]
-        all: bool,
+        #[command(flatten)]
+        repos: Repos,
         /// The window in days: what expires sooner (or has expired) is renewed.
         #[arg(long, default_value_t = 90)]
         within: i64,
@@ -221,6 +215,17 @@ pub enum AuditCommand {
 pub enum ReportFormat {
     Md,
     Html,
+}
+
+/// The repositories a fleet command works on: the GUNs given, or `--all`.
+#[derive(Args, Debug)]
+pub struct Repos {
+    /// Repositories (GUNs).
+    #[arg(required_unless_present = "all")]
+    pub guns: Vec<String>,
+    /// Every repository in the home this applies to.
+    #[arg(long, conflicts_with = "guns")]
+    pub all: bool,
 }
 
 #[derive(Args, Debug)]
@@ -336,11 +341,8 @@ pub enum SignerCommand {
     /// Add a signer's keys to targets/releases and targets/NAME, initialising new repositories.
     Add {
         name: String,
-        #[arg(required_unless_present = "all")]
-        guns: Vec<String>,
-        /// Every repository in the home this applies to.
-        #[arg(long, conflicts_with = "guns")]
-        all: bool,
+        #[command(flatten)]
+        repos: Repos,
         /// PUBLIC KEY or CERTIFICATE PEM files.
         #[arg(long = "key", required = true)]
         keys: Vec<PathBuf>,
@@ -350,11 +352,8 @@ pub enum SignerCommand {
     /// leave. Refused if a role would fall below its threshold.
     Rotate {
         name: String,
-        #[arg(required_unless_present = "all")]
-        guns: Vec<String>,
-        /// Every repository in the home this applies to.
-        #[arg(long, conflicts_with = "guns")]
-        all: bool,
+        #[command(flatten)]
+        repos: Repos,
         /// The signer's new PUBLIC KEY or CERTIFICATE PEM files.
         #[arg(long = "key", required = true)]
         keys: Vec<PathBuf>,
@@ -362,11 +361,8 @@ pub enum SignerCommand {
     /// Remove a signer: its keys leave targets/releases and targets/NAME goes.
     Remove {
         name: String,
-        #[arg(required_unless_present = "all")]
-        guns: Vec<String>,
-        /// Every repository in the home this applies to.
-        #[arg(long, conflicts_with = "guns")]
-        all: bool,
+        #[command(flatten)]
+        repos: Repos,
         /// Do not ask, even when targets/releases is left below its threshold.
         #[arg(long)]
         yes: bool,
@@ -415,11 +411,8 @@ pub struct StatusArgs {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    #[arg(required_unless_present = "all")]
-    pub guns: Vec<String>,
-    /// Every repository in the home with pending changes.
-    #[arg(long, conflicts_with = "guns")]
-    pub all: bool,
+    #[command(flatten)]
+    pub repos: Repos,
     /// The response bundle to write (must not exist).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,

@@ -172,9 +172,15 @@ fn subject(command: &Command) -> Option<Subject> {
         Command::Key(KeyCommand::Rotate { gun, .. }) => s("key rotate", &one(gun), None, None),
         Command::Key(KeyCommand::Remove { .. }) => s("key remove", &[], None, None),
         Command::Init { gun, .. } => s("init", &one(gun), None, None),
-        Command::Signer(SignerCommand::Add { guns, .. }) => s("signer add", guns, None, None),
-        Command::Signer(SignerCommand::Rotate { guns, .. }) => s("signer rotate", guns, None, None),
-        Command::Signer(SignerCommand::Remove { guns, .. }) => s("signer remove", guns, None, None),
+        Command::Signer(SignerCommand::Add { repos, .. }) => {
+            s("signer add", &repos.guns, None, None)
+        }
+        Command::Signer(SignerCommand::Rotate { repos, .. }) => {
+            s("signer rotate", &repos.guns, None, None)
+        }
+        Command::Signer(SignerCommand::Remove { repos, .. }) => {
+            s("signer remove", &repos.guns, None, None)
+        }
         Command::Delegation(DelegationCommand::Add { gun, .. }) => {
             s("delegation add", &one(gun), None, None)
         }
@@ -183,8 +189,8 @@ fn subject(command: &Command) -> Option<Subject> {
         }
         Command::Witness { gun, all: false, .. } => s("witness", &one(gun), None, None),
         Command::Witness { all: true, .. } => s("witness", &[], None, None),
-        Command::Renew { guns, .. } => s("renew", guns, None, None),
-        Command::Export(a) => s("export", &a.guns, None, Some(&a.output)),
+        Command::Renew { repos, .. } => s("renew", &repos.guns, None, None),
+        Command::Export(a) => s("export", &a.repos.guns, None, Some(&a.output)),
         Command::Sign { bundle, output, .. } => s("sign", &[], Some(bundle), Some(output)),
         Command::Forget { gun, .. } => s("forget", &one(gun), None, None),
         _ => return None,

@@ -164,10 +164,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             key_remove(cli, &home, &keystore(&home)?, key_id, *yes, *force)
         }
-        Command::Signer(SignerCommand::Add { name, guns, keys, all }) => {
+        Command::Signer(SignerCommand::Add { name, repos, keys }) => {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
-            let guns = guns_or_all(&home, guns, *all, |_| Ok(true))?;
+            let guns = guns_or_all(&home, repos, |_| Ok(true))?;
             let keys = ops::signer::read_keys(keys)?;
             for w in ops::signer::certificate_warnings(&keys, now) {
                 eprintln!("warning: {w}");
@@ -226,10 +226,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             }
             Ok(())
         }
-        Command::Signer(SignerCommand::Rotate { name, guns, keys, all }) => {
+        Command::Signer(SignerCommand::Rotate { name, repos, keys }) => {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
-            let guns = guns_or_all(&home, guns, *all, has_signer(name, now))?;
+            let guns = guns_or_all(&home, repos, has_signer(name, now))?;
             let keys = ops::signer::read_keys(keys)?;
             for w in ops::signer::certificate_warnings(&keys, now) {
                 eprintln!("warning: {w}");
@@ -256,9 +256,9 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             }
             Ok(())
         }
-        Command::Signer(SignerCommand::Remove { name, guns, yes, all }) => {
+        Command::Signer(SignerCommand::Remove { name, repos, yes }) => {
             let home = open_existing_home(cli)?;
-            let guns = guns_or_all(&home, guns, *all, has_signer(name, now))?;
+            let guns = guns_or_all(&home, repos, has_signer(name, now))?;
             let mut ask = confirm_warnings(*yes);
             let staged =
                 ops::delegation::remove_signer_everywhere(&home, &guns, name, now, &mut ask)?;
@@ -303,7 +303,8 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
                         .iter()
                         .all(|r| r.as_str() == "targets" || s.head(r.as_str()).is_some()))
                 };
-                (guns_or_all(&home, &[], true, has)?, roles)
+                let every = super::Repos { guns: Vec::new(), all: true };
+                (guns_or_all(&home, &every, has)?, roles)
             } else {
                 (vec![Gun::parse(gun)?], parse_roles(roles)?)
             };
@@ -322,11 +323,11 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             delegation_list(cli, &home, &Gun::parse(gun)?, now)
         }
-        Command::Inspect { guns, pretty, all } => {
+        Command::Inspect { repos, pretty } => {
             let home = open_existing_home(cli)?;
-            let refs = match all {
+            let refs = match repos.all {
                 true => home.guns()?.iter().map(Gun::to_string).collect(),
-                false => guns.clone(),
+                false => repos.guns.clone(),
             };
             trust_inspect(&home, &refs, *pretty)
         }
@@ -334,10 +335,10 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             expiry(cli, &home, guns, *within, now)
         }
-        Command::Renew { guns, within, all } => {
+        Command::Renew { repos, within } => {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
-            let guns = guns_or_all(&home, guns, *all, |_| Ok(true))?;
+            let guns = guns_or_all(&home, repos, |_| Ok(true))?;
             let p = &mut EnvOrTerminal;
             let renewals = ops::renew::renew(&home, &store, &guns, *within, now, p)?;
             for r in &renewals {
@@ -402,7 +403,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
             let pending = |s: &crate::home::RepoState| Ok(!s.pending.is_empty());
-            let guns = guns_or_all(&home, &args.guns, args.all, pending)?;
+            let guns = guns_or_all(&home, &args.repos, pending)?;
             let lifetimes = Lifetimes::parse(&args.expires)?;
             let (out, p) = (&args.output, &mut EnvOrTerminal);
             let report = ops::export::export(&home, &store, &guns, out, now, &lifetimes, p)?;
@@ -584,12 +585,11 @@ fn keystore(home: &Home) -> Result<KeyStore, OpsError> {
 /// The GUNs given, or with `--all` every GUN of the home that `applies` to; none is an error.
 fn guns_or_all(
     home: &Home,
-    guns: &[String],
-    all: bool,
+    repos: &super::Repos,
     applies: impl Fn(&crate::home::RepoState) -> Result<bool, OpsError>,
 ) -> Result<Vec<Gun>, OpsError> {
-    if !all {
-        return parse_guns(guns);
+    if !repos.all {
+        return parse_guns(&repos.guns);
     }
     let mut out = Vec::new();
     for gun in home.guns()? {

@@ -16,10 +16,8 @@ source "$HERE/lib.sh"
 e2e_start ceremonies
 GUN=example.com/team/ceremonies
 export AIRLOCK_HOME=$WORK/offline-home OFFLINE_HOME=$WORK/offline-home
-export AIRLOCK_SCRYPT_WORK_FACTOR=12 # tests only: a cheap scrypt
-export AIRLOCK_ROOT_PASSPHRASE=root-pass-e2e AIRLOCK_TARGETS_PASSPHRASE=targets-pass-e2e
-export AIRLOCK_DELEGATION_PASSPHRASE=deleg-pass-e2e AIRLOCK_OPERATOR=ceremony-test
-export NOTARY_DELEGATION_PASSPHRASE=jeff-notary-pass
+test_passphrases
+export AIRLOCK_OPERATOR=ceremony-test
 cd "$WORK"
 S=$ROOT/ceremony-scripts
 C=(--yes --airlock "$AIRLOCK")

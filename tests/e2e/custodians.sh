@@ -18,12 +18,7 @@ source "$HERE/lib.sh"
 
 e2e_start custodians
 GUN=example.com/team/kofn
-export AIRLOCK_SCRYPT_WORK_FACTOR=12 # tests only: a cheap scrypt
-export AIRLOCK_ROOT_PASSPHRASE=root-pass-e2e
-export AIRLOCK_TARGETS_PASSPHRASE=targets-pass-e2e
-export AIRLOCK_DELEGATION_PASSPHRASE=deleg-pass-e2e
-export NOTARY_ROOT_PASSPHRASE=x NOTARY_TARGETS_PASSPHRASE=x NOTARY_SNAPSHOT_PASSPHRASE=x
-export NOTARY_DELEGATION_PASSPHRASE=jeff-notary-pass
+test_passphrases
 cd "$WORK"
 HA=("$AIRLOCK" --home "$WORK/home-a")
 HB=("$AIRLOCK" --home "$WORK/home-b")

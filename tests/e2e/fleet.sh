@@ -15,11 +15,7 @@ source "$HERE/lib.sh"
 e2e_start fleet
 SIZE=${FLEET_SIZE:-20}
 export AIRLOCK_HOME=$WORK/offline-home OFFLINE_HOME=$WORK/offline-home
-export AIRLOCK_SCRYPT_WORK_FACTOR=12 # tests only: a cheap scrypt
-export AIRLOCK_ROOT_PASSPHRASE=root-pass-e2e AIRLOCK_TARGETS_PASSPHRASE=targets-pass-e2e
-export AIRLOCK_DELEGATION_PASSPHRASE=deleg-pass-e2e
-export NOTARY_TARGETS_PASSPHRASE=x NOTARY_SNAPSHOT_PASSPHRASE=x NOTARY_ROOT_PASSPHRASE=x
-export NOTARY_DELEGATION_PASSPHRASE=jeff-notary-pass
+test_passphrases
 cd "$WORK"
 GUNS=()
 for i in $(seq 1 "$SIZE"); do GUNS+=("example.com/fleet/app-$i"); done

@@ -11,6 +11,15 @@ e2e_start() {
   eval "$("$ROOT/tests/harness/notary-server.sh" start "$@" --dir "$WORK/server")"
 }
 
+# Test passphrases for airlock and notary, and a cheap scrypt (tests only).
+test_passphrases() {
+  export AIRLOCK_SCRYPT_WORK_FACTOR=12
+  export AIRLOCK_ROOT_PASSPHRASE=root-pass-e2e AIRLOCK_TARGETS_PASSPHRASE=targets-pass-e2e
+  export AIRLOCK_DELEGATION_PASSPHRASE=deleg-pass-e2e
+  export NOTARY_ROOT_PASSPHRASE=x NOTARY_TARGETS_PASSPHRASE=x NOTARY_SNAPSHOT_PASSPHRASE=x
+  export NOTARY_DELEGATION_PASSPHRASE=jeff-notary-pass
+}
+
 step() { printf '\n=== %s\n' "$*" >&2; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 

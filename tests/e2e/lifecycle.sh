@@ -17,12 +17,7 @@ command -v faketime >/dev/null ||
 e2e_start lifecycle
 GUN=example.com/team/lifecycle
 OFFLINE_HOME=$WORK/offline-home
-export AIRLOCK_SCRYPT_WORK_FACTOR=12 # tests only: a cheap scrypt
-export AIRLOCK_ROOT_PASSPHRASE=root-pass-e2e
-export AIRLOCK_TARGETS_PASSPHRASE=targets-pass-e2e
-export AIRLOCK_DELEGATION_PASSPHRASE=deleg-pass-e2e
-export NOTARY_ROOT_PASSPHRASE=x NOTARY_TARGETS_PASSPHRASE=x NOTARY_SNAPSHOT_PASSPHRASE=x
-export NOTARY_DELEGATION_PASSPHRASE=jeff-notary-pass
+test_passphrases
 cd "$WORK"
 A=("$AIRLOCK" --home "$OFFLINE_HOME")
 # A notary client that trusts the repository from its first version on: it must follow

@@ -691,12 +691,18 @@ pub fn zstd_frame(bytes: &[u8]) -> Vec<u8> {
 
 /// Runs the real `airlock` binary with `--home home` and the given arguments.
 pub fn airlock(home: &Path, args: &[&str]) -> Output {
+    airlock_with(home, args, &[])
+}
+
+/// [`airlock`] with more environment variables set.
+pub fn airlock_with(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_airlock"))
         .arg("--home")
         .arg(home)
         .args(args)
         .env_remove("AIRLOCK_HOME")
         .env("AIRLOCK_SCRYPT_WORK_FACTOR", "12")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
