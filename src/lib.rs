@@ -1,6 +1,7 @@
 //! airlock: offline key ceremonies for Docker Content Trust / Notary repositories.
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod bundle;
 pub mod change;
 pub mod cli;
