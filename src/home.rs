@@ -146,6 +146,14 @@ impl RepoState {
     }
 }
 
+/// Removes a home a command created and left empty (the lock and an empty `repos`), after
+/// the command failed; the home must be closed. Anything else in it stays, and so does it.
+pub fn remove_empty_home(dir: &Path) {
+    let _ = fs::remove_dir(dir.join("repos"));
+    let _ = fs::remove_file(dir.join("lock"));
+    let _ = fs::remove_dir(dir);
+}
+
 /// An open, locked home.
 pub struct Home {
     dir: PathBuf,

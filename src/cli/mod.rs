@@ -173,6 +173,19 @@ pub enum Command {
     /// Work with bundle files.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Split a stored private key, encrypted under a new backup passphrase, into K-of-N
+    /// Shamir shares, each a printable page (SVG), a QR image (PNG) and a text form in DIR.
+    Backup(BackupArgs),
+    /// Rebuild a key from K shares of a paper backup (PNG, SVG or text files), ask for the
+    /// backup passphrase, and store the key in the home at --out-home (created if needed).
+    Restore {
+        /// The home whose key store receives the key.
+        #[arg(long = "out-home", value_name = "DIR")]
+        out_home: PathBuf,
+        /// Share files: share-i-of-N.png (or a scan of the page as PNG), .svg or .txt.
+        #[arg(required = true, value_name = "SHARE")]
+        shares: Vec<PathBuf>,
+    },
     /// The home's audit log: verify it, show it, or write a ceremony report.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -226,6 +239,21 @@ pub struct Repos {
     /// Every repository in the home this applies to.
     #[arg(long, conflicts_with = "guns")]
     pub all: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The key ID as `key list` shows it, or a unique prefix of 8 or more hex digits.
+    pub key_id: String,
+    /// N: how many shares to make, 2 to 255.
+    #[arg(long, value_name = "N")]
+    pub shares: u32,
+    /// K: how many shares rebuild the key, 2 to N.
+    #[arg(long, value_name = "K")]
+    pub threshold: u32,
+    /// The directory for the pages; must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]

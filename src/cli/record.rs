@@ -62,6 +62,11 @@ pub struct Recorder {
 /// commands that change nothing.
 pub fn start(cli: &Cli, home: PathBuf) -> Option<Recorder> {
     let subject = subject(&cli.command)?;
+    // A restore writes into the home it names, and is recorded there.
+    let home = match &cli.command {
+        Command::Restore { out_home, .. } => out_home.clone(),
+        _ => home,
+    };
     let mut guns = subject.guns;
     if let Some(input) = &subject.input {
         guns.extend(bundle_guns(input));
@@ -193,6 +198,8 @@ fn subject(command: &Command) -> Option<Subject> {
         Command::Export(a) => s("export", &a.repos.guns, None, Some(&a.output)),
         Command::Sign { bundle, output, .. } => s("sign", &[], Some(bundle), Some(output)),
         Command::Forget { gun, .. } => s("forget", &one(gun), None, None),
+        Command::Backup(_) => s("backup", &[], None, None),
+        Command::Restore { .. } => s("restore", &[], None, None),
         _ => return None,
     })
 }

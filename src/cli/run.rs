@@ -13,6 +13,7 @@ use super::record;
 use super::{
     BundleCommand, Cli, Command, DelegationCommand, KeyCommand, KeyTypeArg, SignerCommand,
 };
+use crate::backup;
 use crate::bundle::{self, Limits};
 use crate::home::Home;
 use crate::keystore::{EnvOrTerminal, KeyStore};
@@ -88,7 +89,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
                     if new_home {
                         // A failed first import leaves no empty home behind.
                         drop(home);
-                        remove_empty_home(&dir);
+                        crate::home::remove_empty_home(&dir);
                     }
                     return Err(e);
                 }
@@ -433,6 +434,41 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             inspect(cli, bundle, *qr, qr_out.as_deref())
         }
         Command::Audit(command) => super::audit::run(cli, command),
+        Command::Backup(args) => {
+            let home = open_existing_home(cli)?;
+            let store = keystore(&home)?;
+            let opts = backup::BackupOptions {
+                key: args.key_id.clone(),
+                shares: args.shares,
+                threshold: args.threshold,
+                out_dir: args.out.clone(),
+            };
+            let report =
+                backup::create(&store, &opts, now, &mut backup::EnvOrTerminal, &mut EnvOrTerminal)?;
+            record::note_keys([report.key_id.clone()]);
+            print_backup(cli, &report)
+        }
+        Command::Restore { out_home, shares } => {
+            let p = (&mut backup::EnvOrTerminal, &mut EnvOrTerminal);
+            let restored = backup::restore(out_home, shares, None, now, p.0, p.1)?;
+            let gun = restored.gun.as_deref().map(|g| format!(" for {g}")).unwrap_or_default();
+            let used: Vec<String> = restored.shares.iter().map(u8::to_string).collect();
+            eprintln!(
+                "Restored the {} key {}{gun} from shares {} of backup {} into the key store \
+                 of {}",
+                restored.role,
+                restored.key_id,
+                used.join(", "),
+                restored.backup_id,
+                restored.home.display()
+            );
+            if cli.json {
+                return print_json(&restored);
+            }
+            record::note_keys([restored.key_id.clone()]);
+            super::output::line(format_args!("{}", restored.key_id))?;
+            Ok(())
+        }
         Command::Forget { gun, yes } => {
             let home = open_existing_home(cli)?;
             let gun = Gun::parse(gun)?;
@@ -450,6 +486,39 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             Ok(())
         }
     }
+}
+
+/// What `backup` wrote and what to do with it, for people (stderr); the backup ID on stdout.
+fn print_backup(cli: &Cli, report: &backup::BackupReport) -> Result<(), OpsError> {
+    let gun = report.gun.as_deref().map(|g| format!(" for {g}")).unwrap_or_default();
+    eprintln!(
+        "Backed up the {} key {}{gun} as backup {}: any {} of these {} shares, with the backup \
+         passphrase, restore it",
+        report.role,
+        report.key_id,
+        report.backup_id,
+        report.threshold,
+        report.shares.len()
+    );
+    for s in &report.shares {
+        eprintln!(
+            "  share {}: {} (print), {}, {} (checksum {})",
+            s.index,
+            s.svg.display(),
+            s.png.display(),
+            s.txt.display(),
+            s.checksum
+        );
+    }
+    eprintln!(
+        "Print each page, give each share holder one, keep the passphrase apart from the shares, \
+         and delete the files when the pages are printed"
+    );
+    if cli.json {
+        return print_json(report);
+    }
+    super::output::line(format_args!("{}", report.backup_id))?;
+    Ok(())
 }
 
 /// A confirmation that asks only when a change leaves a role unusable.
@@ -559,13 +628,6 @@ pub(super) fn home_dir(cli: &Cli) -> Result<PathBuf, OpsError> {
     let home = std::env::var_os("HOME")
         .ok_or_else(|| OpsError::Usage("set --home or AIRLOCK_HOME (HOME is not set)".into()))?;
     Ok(PathBuf::from(home).join(".airlock"))
-}
-
-/// Removes a home this command created and left empty (the lock and an empty `repos`).
-fn remove_empty_home(dir: &Path) {
-    let _ = std::fs::remove_dir(dir.join("repos"));
-    let _ = std::fs::remove_file(dir.join("lock"));
-    let _ = std::fs::remove_dir(dir);
 }
 
 /// Opens the home, creating it: for commands that bring something into it.

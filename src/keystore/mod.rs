@@ -55,7 +55,9 @@ use zeroize::Zeroizing;
 use crate::fsutil::{self, PRIVATE_FILE_MODE};
 
 pub use error::KeyStoreError;
+pub(crate) use passphrase::{secret_from_env, secret_from_terminal, TerminalSecretError};
 pub use passphrase::{EnvOrTerminal, FixedPassphrases, PassphraseProvider};
+pub(crate) use seal::{open_with_passphrase, seal_with_passphrase};
 
 /// Environment variable setting the scrypt cost of new class identities; for tests only.
 pub const WORK_FACTOR_ENV: &str = "AIRLOCK_SCRYPT_WORK_FACTOR";
@@ -212,6 +214,16 @@ impl KeyStore {
         KeyStore { dir: dir.to_path_buf(), work_factor }
     }
 
+    /// The scrypt cost (log2 N) this store gives new class identities: the explicit one of
+    /// [`Self::with_work_factor`], else `AIRLOCK_SCRYPT_WORK_FACTOR`, else `None` (age's
+    /// calibrated default). Paper backups of the store's keys use the same cost.
+    pub fn scrypt_work_factor(&self) -> Result<Option<u8>, KeyStoreError> {
+        match self.work_factor {
+            Some(log_n) => Ok(Some(log_n)),
+            None => work_factor_from_env(),
+        }
+    }
+
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -358,10 +370,7 @@ impl KeyStore {
         class: KeyClass,
         p: &mut dyn PassphraseProvider,
     ) -> Result<x25519::Identity, KeyStoreError> {
-        let work_factor = match self.work_factor {
-            Some(log_n) => Some(log_n),
-            None => work_factor_from_env()?,
-        };
+        let work_factor = self.scrypt_work_factor()?;
         let passphrase = p.new_passphrase(class)?;
 
         let dir = self.dir.join(IDENTITIES_DIR);

@@ -60,36 +60,64 @@ impl PassphraseProvider for EnvOrTerminal {
 /// Reads the class's passphrase variables, the airlock name before the Notary one.
 fn from_env(class: KeyClass) -> Result<Option<SecretString>, KeyStoreError> {
     for var in [class.env_var(), class.legacy_env_var()] {
-        let Some(value) = env::var_os(var) else {
-            continue;
-        };
-
-        // Zeroizing wipes the variable's copy once it is moved into the secret.
-        let value = Zeroizing::new(value.into_string().map_err(|_| {
-            KeyStoreError::BadPassphraseEnv { class, var, reason: "is not valid UTF-8" }
-        })?);
-        if value.is_empty() {
-            return Err(KeyStoreError::BadPassphraseEnv { class, var, reason: "is empty" });
+        match secret_from_env(var) {
+            Ok(None) => continue,
+            Ok(Some(passphrase)) => return Ok(Some(passphrase)),
+            Err(reason) => return Err(KeyStoreError::BadPassphraseEnv { class, var, reason }),
         }
-        return Ok(Some(SecretString::from(value.as_str())));
     }
     Ok(None)
 }
 
 /// Prompts on stderr and reads one line from the terminal with echo off.
 fn read_terminal(class: KeyClass, prompt: &str) -> Result<SecretString, KeyStoreError> {
+    secret_from_terminal(prompt).map_err(|e| match e {
+        TerminalSecretError::NoTerminal => KeyStoreError::PassphraseUnavailable { class },
+        TerminalSecretError::Empty => KeyStoreError::EmptyPassphrase { class },
+        TerminalSecretError::Io(source) => KeyStoreError::Terminal { class, source },
+    })
+}
+
+/// A secret from the environment variable `var`: `None` when unset; the error says why a set
+/// variable is unusable ("is empty", "is not valid UTF-8").
+pub(crate) fn secret_from_env(var: &str) -> Result<Option<SecretString>, &'static str> {
+    let Some(value) = env::var_os(var) else {
+        return Ok(None);
+    };
+
+    // Zeroizing wipes the variable's copy once it is moved into the secret.
+    let value = Zeroizing::new(value.into_string().map_err(|_| "is not valid UTF-8")?);
+    if value.is_empty() {
+        return Err("is empty");
+    }
+    Ok(Some(SecretString::from(value.as_str())))
+}
+
+/// Why [`secret_from_terminal`] read no secret.
+#[derive(Debug)]
+pub(crate) enum TerminalSecretError {
+    /// stdin is not a terminal.
+    NoTerminal,
+    /// An empty line was typed.
+    Empty,
+    /// Reading the terminal failed.
+    Io(io::Error),
+}
+
+/// Prompts on stderr and reads one line from the terminal with echo off.
+pub(crate) fn secret_from_terminal(prompt: &str) -> Result<SecretString, TerminalSecretError> {
     if !io::stdin().is_terminal() {
-        return Err(KeyStoreError::PassphraseUnavailable { class });
+        return Err(TerminalSecretError::NoTerminal);
     }
 
     let config = rpassword::ConfigBuilder::new().output_writer(io::stderr()).build();
-    let typed = rpassword::prompt_password_with_config(prompt, config)
-        .map_err(|source| KeyStoreError::Terminal { class, source })?;
+    let typed =
+        rpassword::prompt_password_with_config(prompt, config).map_err(TerminalSecretError::Io)?;
 
     // Copy into the secret and wipe rpassword's string, so no plain copy outlives this call.
     let typed = Zeroizing::new(typed);
     if typed.is_empty() {
-        return Err(KeyStoreError::EmptyPassphrase { class });
+        return Err(TerminalSecretError::Empty);
     }
     Ok(SecretString::from(typed.as_str()))
 }

@@ -34,13 +34,8 @@ pub(super) fn seal_identity(
     work_factor: Option<u8>,
     path: &Path,
 ) -> Result<Vec<u8>, KeyStoreError> {
-    let mut recipient = age::scrypt::Recipient::new(passphrase);
-    if let Some(log_n) = work_factor {
-        recipient.set_work_factor(log_n);
-    }
-
     let secret = identity.to_string();
-    age::encrypt(&recipient, secret.expose_secret().as_bytes())
+    seal_with_passphrase(secret.expose_secret().as_bytes(), passphrase, work_factor)
         .map_err(|e| KeyStoreError::Encrypt { path: path.to_path_buf(), reason: e.to_string() })
 }
 
@@ -51,8 +46,33 @@ pub(super) fn open_identity(
     passphrase: SecretString,
     path: &Path,
 ) -> Result<x25519::Identity, KeyStoreError> {
+    let plaintext =
+        open_with_passphrase(ciphertext, passphrase).map_err(|e| identity_error(class, path, e))?;
+    parse_identity(&plaintext, path)
+}
+
+/// Encrypts `plaintext` with a passphrase through age's scrypt recipient, at cost
+/// `2^work_factor`, or age's calibrated cost (about one second) when `work_factor` is `None`.
+/// Also used for paper backups (`crate::backup`), so their cost follows the same knob.
+pub(crate) fn seal_with_passphrase(
+    plaintext: &[u8],
+    passphrase: SecretString,
+    work_factor: Option<u8>,
+) -> Result<Vec<u8>, age::EncryptError> {
+    let mut recipient = age::scrypt::Recipient::new(passphrase);
+    if let Some(log_n) = work_factor {
+        recipient.set_work_factor(log_n);
+    }
+    age::encrypt(&recipient, plaintext)
+}
+
+/// Decrypts what [`seal_with_passphrase`] made, into memory wiped on drop.
+pub(crate) fn open_with_passphrase(
+    ciphertext: &[u8],
+    passphrase: SecretString,
+) -> Result<Zeroizing<Vec<u8>>, age::DecryptError> {
     let mut scrypt = age::scrypt::Identity::new(passphrase);
-    let mut result = decrypt(ciphertext, &scrypt);
+    let result = decrypt(ciphertext, &scrypt);
 
     // age caps the work at four steps above this machine's one-second cost. A slow air-gapped
     // machine must still open what a fast one wrote, so retry once with the store's own cap.
@@ -60,12 +80,10 @@ pub(super) fn open_identity(
     if let Err(age::DecryptError::ExcessiveWork { required, .. }) = result {
         if required <= MAX_WORK_FACTOR {
             scrypt.set_max_work_factor(MAX_WORK_FACTOR);
-            result = decrypt(ciphertext, &scrypt);
+            return decrypt(ciphertext, &scrypt);
         }
     }
-
-    let plaintext = result.map_err(|e| identity_error(class, path, e))?;
-    parse_identity(&plaintext, path)
+    result
 }
 
 /// Decrypts a private key file with its unlocked class identity.

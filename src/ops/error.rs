@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use crate::backup::BackupError;
 use crate::bundle::BundleError;
 use crate::change::ChangeError;
 use crate::crypto::CryptoError;
@@ -22,6 +23,8 @@ pub enum OpsError {
     Home(#[from] HomeError),
     #[error(transparent)]
     KeyStore(#[from] KeyStoreError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     #[error(transparent)]
     Change(#[from] ChangeError),
     #[error(transparent)]
@@ -78,6 +81,7 @@ impl OpsError {
             }
             OpsError::Bundle { source, .. } => !io(source),
             OpsError::KeyStore(e) => !e.is_unavailable(),
+            OpsError::Backup(e) => e.is_refusal(),
             _ => true,
         }
     }
