@@ -193,3 +193,52 @@ fn a_log_truncated_and_written_on_fails_at_the_first_rewritten_entry() {
     );
     assert!(!never.exists());
 }
+
+#[test]
+fn a_removed_head_or_audit_key_is_seen() {
+    let c = ceremony();
+    let home = tampered(&c, "headless", |_| {});
+    fs::write(home.join("audit/heads.jsonl"), "").unwrap();
+    let (good, msg) = verify(&home);
+    assert!(!good);
+    assert!(msg.contains("entry 5: the export signed a head up to entry 4"), "{msg}");
+
+    let home = tampered(&c, "keyless", |_| {});
+    fs::remove_file(home.join("audit/key.json")).unwrap();
+    let (good, msg) = verify(&home);
+    assert!(!good);
+    assert!(msg.contains("audit/key.json"), "{msg}");
+}
+
+#[test]
+fn a_torn_last_line_is_left_out_and_a_damaged_log_stops_changes_before_they_happen() {
+    let c = ceremony();
+    let keys = c.dir.path().join("more-keys");
+    fs::create_dir(&keys).unwrap();
+    let keys = keys.to_str().unwrap();
+
+    // an append cut short by a crash: ignored, then dropped by the next append
+    let torn = tampered(&c, "torn", |_| {});
+    let mut log = fs::OpenOptions::new().append(true).open(log_path(&torn)).unwrap();
+    std::io::Write::write_all(&mut log, b"{\"seq\":7,\"time\":\"20").unwrap();
+    let (good, msg) = verify(&torn);
+    assert!(good && msg.contains("cut short"), "{msg}");
+    ok(&torn, &["key", "generate", "dora", "--dir", keys]);
+    assert_eq!(entries(&torn).len(), 7);
+    assert!(verify(&torn).0);
+
+    // a damaged entry: the next changing command refuses before doing anything
+    let damaged = tampered(&c, "damaged", |l| l[2] = l[2].replace("\"ok\"", "\"failed\""));
+    let listed = |home: &Path| ok(home, &["key", "list"]).stdout;
+    let before = listed(&damaged);
+    let out = run(&damaged, &["key", "generate", "erin", "--dir", keys]);
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{msg}");
+    assert!(msg.contains("Nothing was done"), "{msg}");
+    assert_eq!(listed(&damaged), before, "a key was made while the log was damaged");
+    assert!(!Path::new(keys).join("erin.pub").exists());
+
+    // a file to verify that is not there is an error, not an empty success
+    let out = run(&c.home, &["audit", "verify", "/nonexistent/log.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -50,6 +50,9 @@ pub struct Entry {
     pub outcome: Outcome,
     /// The error, or what a server answered.
     pub message: Option<String>,
+    /// For an export: the last entry its signed head covers (so a removed head is seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<u64>,
     /// The previous entry's hash; 64 zeros for the first.
     pub prev: String,
     /// SHA-256 (hex) of this entry's JSON with `hash` left out.
@@ -106,19 +109,35 @@ impl Log {
         &self.path
     }
 
-    /// The raw lines, without their newlines; none when there is no log yet.
+    /// The raw lines, without their newlines; none when there is no log yet. A last line
+    /// without its newline was cut short by an interrupted append: it is left out (and
+    /// dropped by the next append), since it was never a whole entry.
     pub fn lines(&self) -> Result<Vec<String>, AuditError> {
-        let text = match fs::read(&self.path) {
+        Ok(self.read()?.0)
+    }
+
+    /// Whether the log ends in a line cut short by an interrupted append.
+    pub fn torn(&self) -> Result<bool, AuditError> {
+        Ok(self.read()?.1)
+    }
+
+    fn read(&self) -> Result<(Vec<String>, bool), AuditError> {
+        let mut text = match fs::read(&self.path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), false)),
             Err(source) => return Err(AuditError::Io { path: self.path.clone(), source }),
         };
+        let torn = text.last().is_some_and(|b| *b != b'\n');
+        if torn {
+            let whole = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            text.truncate(whole);
+        }
         let text = String::from_utf8(text).map_err(|_| AuditError::Parse {
             path: self.path.clone(),
             line: 0,
             why: "not UTF-8".into(),
         })?;
-        Ok(text.lines().map(str::to_string).collect())
+        Ok((text.lines().map(str::to_string).collect(), torn))
     }
 
     /// Every entry, checked: the chain must hold (see [`check_chain`]).
@@ -152,9 +171,21 @@ impl Log {
             .mode(fsutil::PRIVATE_FILE_MODE)
             .open(&self.path)
             .map_err(io_err)?;
+        if self.torn()? {
+            // What an interrupted append left: cut back to the last whole entry.
+            let whole = self.whole_length()?;
+            file.set_len(whole).map_err(io_err)?;
+        }
         file.write_all(&line).map_err(io_err)?;
         file.sync_all().map_err(io_err)?;
         Ok(entry)
+    }
+
+    /// The length of the file up to and including its last newline.
+    fn whole_length(&self) -> Result<u64, AuditError> {
+        let bytes = fs::read(&self.path)
+            .map_err(|source| AuditError::Io { path: self.path.clone(), source })?;
+        Ok(bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i as u64 + 1))
     }
 }
 

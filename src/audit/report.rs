@@ -29,12 +29,13 @@ pub fn table_rows(entries: &[&Entry]) -> Vec<Vec<String>> {
     entries
         .iter()
         .map(|e| {
+            let clean = |s: &str| s.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
             vec![
                 e.seq.to_string(),
-                e.time.clone(),
-                e.operator.clone(),
+                clean(&e.time),
+                clean(&e.operator),
                 e.command.clone(),
-                e.guns.join(" "),
+                clean(&e.guns.join(" ")),
                 outcome(e).to_string(),
             ]
         })
@@ -65,54 +66,77 @@ fn changes(e: &Entry) -> Vec<String> {
     out
 }
 
+/// Text made safe for one Markdown table cell: no line breaks, no cell separators, no
+/// markup (operator names and arguments are the operator's own text).
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("&lt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push('\''),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A Markdown ceremony report: who, when, where, which keys, which repositories changed how,
 /// and whether the log verified.
 pub fn markdown(entries: &[&Entry], verified: &str) -> String {
-    let mut md = String::from("# Ceremony report\n\n");
-    let _ = writeln!(md, "Audit log: {verified}\n");
+    let mut md_text = String::from("# Ceremony report\n\n");
+    let _ = writeln!(md_text, "Audit log: {}\n", md(verified));
     if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
         let _ = writeln!(
-            md,
+            md_text,
             "Entries {} to {}, {} to {}.\n",
-            first.seq, last.seq, first.time, last.time
+            first.seq,
+            last.seq,
+            md(&first.time),
+            md(&last.time)
         );
     }
     let mut people: Vec<String> =
-        entries.iter().map(|e| format!("{} on {}", e.operator, e.host)).collect();
+        entries.iter().map(|e| format!("{} on {}", md(&e.operator), md(&e.host))).collect();
     people.sort();
     people.dedup();
-    let _ = writeln!(md, "Operators: {}\n", people.join(", "));
-    md.push_str(
+    let _ = writeln!(md_text, "Operators: {}\n", people.join(", "));
+    md_text.push_str(
         "| # | time (UTC) | operator | command | repositories | keys | bundles | changes \
          | outcome |\n",
     );
-    md.push_str("|---|---|---|---|---|---|---|---|---|\n");
+    md_text.push_str("|---|---|---|---|---|---|---|---|---|\n");
     for e in entries {
         let bundles = [("in", &e.input_bundle), ("out", &e.output_bundle)]
             .iter()
-            .filter_map(|(w, d)| d.as_ref().map(|d| format!("{w} {}", &d[..16.min(d.len())])))
+            .filter_map(|(w, d)| d.as_ref().map(|d| format!("{w} {}", md(&d[..16.min(d.len())]))))
             .collect::<Vec<_>>()
             .join("<br>");
-        let keys: Vec<&str> = e.key_ids.iter().map(|k| &k[..12.min(k.len())]).collect();
+        let keys: Vec<String> = e.key_ids.iter().map(|k| md(&k[..12.min(k.len())])).collect();
         let mut result = outcome(e).to_string();
         if let Some(m) = &e.message {
-            result = format!("{result}: {}", m.replace('|', "\\|").replace('\n', " "));
+            result = format!("{result}: {}", md(m));
         }
+        let guns: Vec<String> = e.guns.iter().map(|g| md(g)).collect();
+        let changes: Vec<String> = changes(e).iter().map(|c| md(c)).collect();
         let _ = writeln!(
-            md,
-            "| {} | {} | {} | `airlock {}` | {} | {} | {} | {} | {} |",
+            md_text,
+            "| {} | {} | {} | airlock {} | {} | {} | {} | {} | {} |",
             e.seq,
-            e.time,
-            e.operator,
-            e.args.join(" ").replace('|', "\\|").replace('`', "'"),
-            e.guns.join("<br>"),
+            md(&e.time),
+            md(&e.operator),
+            md(&e.args.join(" ")),
+            guns.join("<br>"),
             keys.join("<br>"),
             bundles,
-            changes(e).join("<br>"),
+            changes.join("<br>"),
             result
         );
     }
-    md
+    md_text
 }
 
 /// The same report as a self-contained HTML page (text escaped).
@@ -140,7 +164,7 @@ pub fn html(entries: &[&Entry], verified: &str) -> String {
             e.seq.to_string(),
             e.time.clone(),
             format!("{} on {}", e.operator, e.host),
-            format!("{} {}", e.command, e.args.join(" ")),
+            format!("airlock {}", e.args.join(" ")),
             e.guns.join(", "),
             e.key_ids.join(", "),
             bundles.collect::<Vec<_>>().join(", "),

@@ -64,8 +64,8 @@ impl Slot {
     pub(crate) fn is_small(&self) -> bool {
         match self {
             Slot::Metadata(role) => role.as_str() == RoleName::TIMESTAMP,
-            Slot::History(_) | Slot::AuditLog => false,
-            Slot::AuditHead => true,
+            // A head lists one hash per entry since the last export: not small.
+            Slot::History(_) | Slot::AuditLog | Slot::AuditHead => false,
             Slot::ServerKey(_) | Slot::RotatedServerKey(_) => true,
         }
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::output::table;
 use super::run::{home_dir, print_json};
 use super::{AuditCommand, Cli, ReportFormat};
-use crate::audit::{head, log, report, Entry, Log, SignedHead};
+use crate::audit::{log, report, Entry, Log, SignedHead};
 use crate::bundle::{self, Limits};
 use crate::ops::OpsError;
 
@@ -22,6 +22,7 @@ pub fn run(cli: &Cli, command: &AuditCommand) -> Result<(), OpsError> {
             Ok(())
         }
         AuditCommand::Show { since, gun } => {
+            check_since(since.as_deref())?;
             let entries = Log::in_home(&home_dir(cli)?).entries().map_err(audit_err)?;
             let selected = report::select(&entries, since.as_deref(), gun.as_deref());
             if cli.json {
@@ -32,6 +33,7 @@ pub fn run(cli: &Cli, command: &AuditCommand) -> Result<(), OpsError> {
             table(&mut io::stdout().lock(), &header, &rows).map_err(stdout_err)
         }
         AuditCommand::Report { format, since, gun, output } => {
+            check_since(since.as_deref())?;
             let home = home_dir(cli)?;
             let verified = match verify_home(&home) {
                 Ok(summary) => format!("verified ({summary})"),
@@ -56,28 +58,29 @@ pub fn run(cli: &Cli, command: &AuditCommand) -> Result<(), OpsError> {
 
 /// The home's log against its signed heads; a one-line summary, or the first problem.
 fn verify_home(home: &Path) -> Result<String, OpsError> {
-    let log = Log::in_home(home);
-    let lines = log.lines().map_err(audit_err)?;
-    let entries = log::check_chain(&lines, None).map_err(|p| bad(log.path(), &p.to_string()))?;
-    let heads_path = head::heads_path(home);
-    let heads = head::read_heads(&heads_path).map_err(audit_err)?;
-    let key_id = head::home_key_id(home).map_err(audit_err)?;
-    for (i, h) in heads.iter().enumerate() {
-        h.verify(key_id.as_deref())
-            .map_err(|why| bad(&heads_path, &format!("signed head {}: {why}", i + 1)))?;
-    }
-    log::check_heads(&entries, &heads).map_err(|p| bad(log.path(), &p.to_string()))?;
+    let (entries, heads) = crate::audit::check_home(home)
+        .map_err(|why| bad(&Log::in_home(home).path().to_path_buf(), &why))?;
+    let torn = Log::in_home(home).torn().map_err(audit_err)?;
     let signed = heads.last().map_or(0, SignedHead::last_seq);
-    Ok(format!(
+    let mut summary = format!(
         "{} entries, {} signed heads, signed up to entry {signed}",
         entries.len(),
         heads.len()
-    ))
+    );
+    if torn {
+        summary.push_str("; a last line cut short by an interrupted write is left out");
+    }
+    Ok(summary)
 }
 
 /// A response bundle's ceremony record, or a copy of a log file (chain only).
 fn verify_file(cli: &Cli, path: &Path) -> Result<(), OpsError> {
+    let head = std::fs::read(path)
+        .map(|b| b.iter().take(4).copied().collect::<Vec<u8>>())
+        .map_err(|source| OpsError::Io { path: path.to_path_buf(), source })?;
+    let is_bundle = head == [0x28, 0xb5, 0x2f, 0xfd]; // the zstd frame magic
     let summary = match bundle::read(path, &Limits::default()) {
+        Err(e) if is_bundle => return Err(OpsError::bundle(path)(e)),
         Ok(read) => {
             let audit = read.contents.audit.ok_or_else(|| OpsError::Refused {
                 gun: read.contents.repos[0].gun.clone(),
@@ -88,6 +91,9 @@ fn verify_file(cli: &Cli, path: &Path) -> Result<(), OpsError> {
         Err(_) => {
             let lines = Log::at(path).lines().map_err(audit_err)?;
             let entries = log::check_chain(&lines, None).map_err(|p| bad(path, &p.to_string()))?;
+            if entries.is_empty() {
+                return Err(bad(path, "holds no log entries: not an audit log or a bundle"));
+            }
             format!(
                 "{} entries chain from the start (no signed heads in a bare log)",
                 entries.len()
@@ -134,6 +140,17 @@ fn verify_bundle_record(
         key.id(),
         head.body.time
     ))
+}
+
+/// `--since` must be an RFC 3339 time, or nothing would silently match.
+fn check_since(since: Option<&str>) -> Result<(), OpsError> {
+    let Some(text) = since else { return Ok(()) };
+    let format = time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(text, &format).map(|_| ()).map_err(|_| {
+        OpsError::Usage(format!(
+            "--since {text:?} is not an RFC 3339 time; write e.g. 2026-12-01T00:00:00Z"
+        ))
+    })
 }
 
 fn bad(path: &Path, why: &str) -> OpsError {

@@ -27,11 +27,17 @@ struct Note {
     key_ids: Vec<String>,
     guns: Vec<String>,
     message: Option<String>,
+    audit_head: Option<u64>,
 }
 
 /// Adds key IDs to the current command's record.
 pub fn note_keys<I: IntoIterator<Item = String>>(ids: I) {
     NOTE.with(|n| n.borrow_mut().key_ids.extend(ids));
+}
+
+/// Records the last log entry an export's signed head covers.
+pub fn note_audit_head(last: u64) {
+    NOTE.with(|n| n.borrow_mut().audit_head = Some(last));
 }
 
 /// Adds the GUNs a command found for itself (`--all`) to its record.
@@ -59,9 +65,10 @@ pub struct Recorder {
 }
 
 /// Starts recording `cli`'s command, reading the versions it may change; `None` for
-/// commands that change nothing.
-pub fn start(cli: &Cli, home: PathBuf) -> Option<Recorder> {
-    let subject = subject(&cli.command)?;
+/// commands that change nothing. A home whose log does not verify refuses every changing
+/// command before it runs: a change must never go unrecorded.
+pub fn start(cli: &Cli, home: PathBuf) -> Result<Option<Recorder>, OpsError> {
+    let Some(subject) = subject(&cli.command) else { return Ok(None) };
     // A restore writes into the home it names, and is recorded there.
     let home = match &cli.command {
         Command::Restore { out_home, .. } => out_home.clone(),
@@ -74,19 +81,27 @@ pub fn start(cli: &Cli, home: PathBuf) -> Option<Recorder> {
     guns.sort();
     guns.dedup();
     let before = match Home::open_existing(&home) {
-        Ok(open) => versions(&open, &guns),
+        Ok(open) => {
+            Log::in_home(open.dir()).entries().map_err(|e| {
+                OpsError::AuditBroken(format!(
+                    "{e}. Nothing was done: a change must be recorded. `airlock audit verify` \
+                     names the damage; restore the home's audit/ directory from its backup"
+                ))
+            })?;
+            versions(&open, &guns)
+        }
         Err(_) => Versions::new(),
     };
-    Some(Recorder {
+    Ok(Some(Recorder {
         home,
         online: subject.online,
         command: subject.name,
-        args: std::env::args().skip(1).collect(),
+        args: std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect(),
         guns,
         input: subject.input,
         output: subject.output,
         before,
-    })
+    }))
 }
 
 impl Recorder {
@@ -114,10 +129,14 @@ impl Recorder {
         }
         key_ids.dedup();
 
+        let with_note = |e: &OpsError| match &note.message {
+            Some(answers) => format!("{e}; {answers}"),
+            None => e.to_string(),
+        };
         let (outcome, message) = match result {
-            Ok(()) => (Outcome::Ok, note.message),
-            Err(e) if e.is_refusal() => (Outcome::Refused, Some(e.to_string())),
-            Err(e) => (Outcome::Failed, Some(e.to_string())),
+            Ok(()) => (Outcome::Ok, note.message.clone()),
+            Err(e) if e.is_refusal() => (Outcome::Refused, Some(with_note(e))),
+            Err(e) => (Outcome::Failed, Some(with_note(e))),
         };
         let entry = Entry {
             seq: 0,
@@ -138,6 +157,7 @@ impl Recorder {
             versions_before: self.before,
             outcome,
             message,
+            audit_head: note.audit_head,
             prev: String::new(),
             hash: String::new(),
         };
@@ -259,7 +279,7 @@ fn signature_key_ids(path: &Path) -> Vec<String> {
 
 /// `--operator`, else the login name.
 fn operator(cli: &Cli) -> String {
-    if let Some(name) = &cli.operator {
+    if let Some(name) = cli.operator.as_ref().filter(|n| !n.trim().is_empty()) {
         return name.clone();
     }
     ["USER", "LOGNAME"]

@@ -25,7 +25,11 @@ use crate::tuf::{Gun, RoleName};
 /// Runs the CLI; the process exit code is 0, 1 (refused) or 2 (could not run).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let recorder = home_dir(&cli).ok().and_then(|home| super::record::start(&cli, home));
+    let recorder = match home_dir(&cli).map(|home| super::record::start(&cli, home)) {
+        Ok(Err(e)) => return fail(&cli, e),
+        Ok(Ok(recorder)) => recorder,
+        Err(_) => None,
+    };
     let mut result = run(&cli);
     if let Some(recorder) = recorder {
         if let Err(e) = recorder.finish(&cli, &result) {
@@ -42,16 +46,19 @@ pub fn main() -> ExitCode {
         Err(OpsError::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            let code = if e.is_refusal() { 1 } else { 2 };
-            eprintln!("airlock: error: {e}");
-            if cli.json {
-                // Machines get the failure on stdout too, in the same envelope as data.
-                let _ = json(&serde_json::json!({"error": e.to_string(), "exit_code": code}));
-            }
-            ExitCode::from(code)
-        }
+        Err(e) => fail(&cli, e),
     }
+}
+
+/// Reports a failure on stderr (and stdout with `--json`) and gives its exit code.
+fn fail(cli: &Cli, e: OpsError) -> ExitCode {
+    let code = if e.is_refusal() { 1 } else { 2 };
+    eprintln!("airlock: error: {e}");
+    if cli.json {
+        // Machines get the failure on stdout too, in the same envelope as data.
+        let _ = json(&serde_json::json!({"error": e.to_string(), "exit_code": code}));
+    }
+    ExitCode::from(code)
 }
 
 fn run(cli: &Cli) -> Result<(), OpsError> {
@@ -420,6 +427,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
                     );
                 }
             }
+            record::note_audit_head(report.audit_head);
             for role in &report.unused_lifetimes {
                 eprintln!("warning: --expires {role}=...: no {role} was signed; it was not used");
             }

@@ -32,6 +32,8 @@ pub struct ExportReport {
     pub guns: Vec<ExportedGun>,
     /// `--expires` roles that nothing signed in this export was.
     pub unused_lifetimes: Vec<String>,
+    /// The last audit log entry the bundle's signed head covers.
+    pub audit_head: u64,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -55,6 +57,11 @@ pub fn export(
 ) -> Result<ExportReport, OpsError> {
     if out.exists() {
         let msg = format!("{} already exists; choose another -o file", out.display());
+        return Err(OpsError::Usage(msg));
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        let msg = format!("{} is not a directory; -o must name a file in one", parent.display());
         return Err(OpsError::Usage(msg));
     }
     let mut unlocked = Unlocked::new(store);
@@ -92,7 +99,8 @@ pub fn export(
     let bundle = out.display().to_string();
     let signed_roles: Vec<String> = reports.iter().flat_map(|g| g.roles.keys().cloned()).collect();
     let unused_lifetimes = lifetimes.unused(&signed_roles);
-    Ok(ExportReport { bundle, bundle_digest: digest, guns: reports, unused_lifetimes })
+    let audit_head = head.last_seq();
+    Ok(ExportReport { bundle, bundle_digest: digest, guns: reports, unused_lifetimes, audit_head })
 }
 
 /// Steps 1-4 for one GUN: the signed files to upload, by role.

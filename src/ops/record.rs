@@ -21,10 +21,8 @@ pub fn prepare(
 ) -> Result<(AuditFiles, SignedHead), OpsError> {
     let dir = home.dir();
     let log = Log::in_home(dir);
-    let entries = log.entries().map_err(damaged)?;
-    let heads = head::read_heads(&head::heads_path(dir)).map_err(damaged)?;
-    crate::audit::log::check_heads(&entries, &heads).map_err(|p| {
-        damaged(AuditError::Key(format!("the log does not match its signed heads: {p}")))
+    let (entries, heads) = crate::audit::check_home(dir).map_err(|why| {
+        damaged(AuditError::Key(format!("the log does not match its signed heads: {why}")))
     })?;
 
     let after = heads.last().map_or(0, SignedHead::last_seq);
@@ -64,6 +62,13 @@ fn audit_key(
         }
         let der = unlocked.private_key(&id, passphrases)?;
         return Ok(SigningKey::from_pkcs8_der(&der)?);
+    }
+    if !head::read_heads(&head::heads_path(home.dir())).map_err(damaged)?.is_empty() {
+        return Err(damaged(AuditError::Key(
+            "audit/key.json is missing, but heads were signed: restore it from the home's \
+             backup rather than start a new audit key"
+                .into(),
+        )));
     }
     let key = SigningKey::generate_p256();
     store_key(store, &key, "audit", None, now, passphrases)?;
