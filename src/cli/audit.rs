@@ -58,8 +58,8 @@ pub fn run(cli: &Cli, command: &AuditCommand) -> Result<(), OpsError> {
 
 /// The home's log against its signed heads; a one-line summary, or the first problem.
 fn verify_home(home: &Path) -> Result<String, OpsError> {
-    let (entries, heads) = crate::audit::check_home(home)
-        .map_err(|why| bad(&Log::in_home(home).path().to_path_buf(), &why))?;
+    let (entries, heads) =
+        crate::audit::check_home(home).map_err(|why| bad(Log::in_home(home).path(), &why))?;
     let torn = Log::in_home(home).torn().map_err(audit_err)?;
     let signed = heads.last().map_or(0, SignedHead::last_seq);
     let mut summary = format!(
