@@ -18,8 +18,10 @@ ceremony_options() {
   while [ $# -gt 0 ]; do
     case $1 in
       --yes) CEREMONY_YES=1 ;;
-      --airlock) AIRLOCK=$2; shift ;;
-      --transcript) CEREMONY_TRANSCRIPT=$2; shift ;;
+      --airlock|--transcript)
+        [ $# -ge 2 ] || { echo "$1 needs a value" >&2; exit 2; }
+        if [ "$1" = --airlock ]; then AIRLOCK=$2; else CEREMONY_TRANSCRIPT=$2; fi
+        shift ;;
       --help|-h) usage; exit 0 ;;
       *) CEREMONY_ARGS+=("$1") ;;
     esac
@@ -30,7 +32,24 @@ ceremony_options() {
   fi
   [ -x "$AIRLOCK" ] || { echo "airlock binary not found: give --airlock PATH" >&2; exit 2; }
   [ -n "${AIRLOCK_HOME:-}" ] || { echo "set AIRLOCK_HOME to the offline home" >&2; exit 2; }
-  CEREMONY_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  if [ -n "$CEREMONY_TRANSCRIPT" ] && [ -e "$CEREMONY_TRANSCRIPT" ]; then
+    echo "$CEREMONY_TRANSCRIPT already exists; give another --transcript" >&2
+    exit 2
+  fi
+  CEREMONY_START=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
+}
+
+# need_files FILE...: every input exists, checked before the ceremony starts.
+need_files() {
+  local f
+  for f in "$@"; do
+    [ -f "$f" ] || { echo "$f: no such file; nothing was done" >&2; exit 2; }
+  done
+}
+
+# usage: the script's header comment, from its second line to the first line of code.
+usage() {
+  awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"
 }
 
 # checklist NAME LINE...: the roles present and the steps, printed before anything runs.

@@ -6,7 +6,6 @@
 # Then, online: airlock push RESPONSE --server URL. With K > 1, the other custodians first
 # add their signatures: airlock sign RESPONSE -o RESPONSE2.
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 source "$HERE/lib.sh"
 ceremony_options "$@"
 set -- "${CEREMONY_ARGS[@]}"
@@ -14,13 +13,18 @@ set -- "${CEREMONY_ARGS[@]}"
 GUN=$1 PULL=$2 RESPONSE=$3; shift 3
 INIT=() SIGNERS=()
 while [ $# -gt 0 ]; do
+  [ $# -ge 2 ] || { usage >&2; exit 2; }
   case $1 in
-    --threshold|--root-cert) INIT+=("$1" "$2"); shift ;;
-    --signer) SIGNERS+=("$2"); shift ;;
+    --threshold) INIT+=("$1" "$2") ;;
+    --root-cert) INIT+=("$1" "$2"); need_files "$2" ;;
+    --signer) SIGNERS+=("$2"); need_files "${2#*=}" ;;
     *) usage >&2; exit 2 ;;
   esac
-  shift
+  shift 2
 done
+need_files "$PULL"
+trap 'echo "The ceremony stopped before its end. To start it again from the beginning, drop \
+what was staged with: airlock forget $GUN --yes" >&2' ERR
 
 checklist new-repository \
   "Present: the ceremony operator, a witness, the root key custodians." \

@@ -5,12 +5,12 @@
 # Usage: offboard-signer.sh [--yes] [--airlock P] [--transcript F] NAME PULL RESPONSE GUN...
 # Then, online: airlock push RESPONSE --server URL.
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
 source "$HERE/lib.sh"
 ceremony_options "$@"
 set -- "${CEREMONY_ARGS[@]}"
 [ $# -ge 4 ] || { usage >&2; exit 2; }
 NAME=$1 PULL=$2 RESPONSE=$3; shift 3
+need_files "$PULL"
 
 checklist offboard-signer \
   "Present: the operator and a witness." \

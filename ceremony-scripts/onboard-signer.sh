@@ -4,12 +4,12 @@
 # Usage: onboard-signer.sh [--yes] [--airlock P] [--transcript F] NAME PUBKEY PULL RESPONSE GUN...
 # Then, online: airlock push RESPONSE --server URL.
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; }
 source "$HERE/lib.sh"
 ceremony_options "$@"
 set -- "${CEREMONY_ARGS[@]}"
 [ $# -ge 5 ] || { usage >&2; exit 2; }
 NAME=$1 PUBKEY=$2 PULL=$3 RESPONSE=$4; shift 4
+need_files "$PUBKEY" "$PULL"
 
 checklist onboard-signer \
   "Present: the operator, a witness, and $NAME (or whoever vouches for the key)." \

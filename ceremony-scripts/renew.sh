@@ -4,12 +4,12 @@
 # Usage: renew.sh [--yes] [--airlock P] [--transcript F] PULL RESPONSE [--within DAYS] GUN...
 # Then, online: airlock push RESPONSE --server URL.
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; }
 source "$HERE/lib.sh"
 ceremony_options "$@"
 set -- "${CEREMONY_ARGS[@]}"
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 PULL=$1 RESPONSE=$2; shift 2
+need_files "$PULL"
 WITHIN=90
 if [ "${1:-}" = --within ]; then WITHIN=$2; shift 2; fi
 [ $# -ge 1 ] || { usage >&2; exit 2; }

@@ -4,12 +4,12 @@
 # Then, online: airlock push RESPONSE --server URL. Afterwards remove the old targets key
 # from the key store (`airlock key list`, `airlock key remove`).
 HERE=$(cd "$(dirname "$0")" && pwd)
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; }
 source "$HERE/lib.sh"
 ceremony_options "$@"
 set -- "${CEREMONY_ARGS[@]}"
 [ $# -eq 3 ] || { usage >&2; exit 2; }
 GUN=$1 PULL=$2 RESPONSE=$3
+need_files "$PULL"
 
 checklist rotate-targets-key \
   "Present: the operator, a witness, a root key custodian (root is re-signed)." \

@@ -86,5 +86,8 @@ step "6. the audit logs: offline and online homes verify; the response carries t
 shows '"command":"push"' cat "$WORK/online-home/audit/log.jsonl" || fail "push not recorded"
 shows 'accepted' cat "$WORK/online-home/audit/log.jsonl" || fail "the server's answer not recorded"
 expect_fail 2 "give --airlock\|Usage\|usage" "$S/renew.sh" --yes --airlock /nonexistent "$PULL" x "$GUN"
+expect_fail 2 "already exists" "$S/renew.sh" "${C[@]}" --transcript "$WORK/renew.md" "$PULL" x "$GUN"
+expect_fail 2 "no such file" "$S/onboard-signer.sh" "${C[@]}" eve missing.pub "$PULL" x "$GUN"
+expect_fail 2 "needs a value" "$S/renew.sh" --yes --airlock
 
 echo "ceremonies: all steps passed"
