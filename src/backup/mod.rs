@@ -162,7 +162,17 @@ fn check_out_dir(dir: &Path) -> Result<bool, BackupError> {
             None => Ok(false),
             Some(_) => Err(BackupError::OutDirNotEmpty { path: dir.to_path_buf() }),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Only the last component is made: a mistyped parent is an error, not a tree.
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+            match parent {
+                Some(p) if !p.is_dir() => {
+                    let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+                    Err(BackupError::io("use", p, missing))
+                }
+                _ => Ok(true),
+            }
+        }
         Err(e) => Err(BackupError::io("read", dir, e)),
     }
 }
@@ -384,6 +394,13 @@ pub fn restore(
     let gun = recovered.gun.as_deref().map(Gun::parse).transpose()?;
 
     let new_home = !out_home.exists();
+    let empty = std::fs::read_dir(out_home).map(|mut d| d.next().is_none()).unwrap_or(true);
+    if !new_home && !empty && !out_home.join("repos").is_dir() {
+        return Err(OpsError::Usage(format!(
+            "{} is neither an airlock home nor empty; give a home, or a new directory",
+            out_home.display()
+        )));
+    }
     let home = Home::open(out_home)?;
     let stored =
         store_recovered(&home, &recovered, gun.as_ref(), work_factor, now, class_passphrases);
