@@ -94,6 +94,10 @@ impl Value {
     }
 }
 
+/// Up to this many members an object's keys are checked for duplicates by a scan; beyond,
+/// by a set.
+const SCAN_LIMIT: usize = 32;
+
 /// Parses one JSON document, strictly (RFC 8259 plus the refusals in the module doc).
 pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
     let mut p = Parser { input, pos: 0 };
@@ -162,6 +166,9 @@ impl Parser<'_> {
     fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
         self.expect(b'{')?;
         let mut members: Vec<(String, Value)> = Vec::new();
+        // Keys seen, once the object is too large for a scan of its members: a targets map
+        // can hold 100,000 names, and comparing each with all before it is quadratic.
+        let mut seen: Option<std::collections::HashSet<String>> = None;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -171,7 +178,14 @@ impl Parser<'_> {
             self.skip_ws();
             let key_at = self.pos;
             let key = self.string()?;
-            if members.iter().any(|(k, _)| *k == key) {
+            if members.len() == SCAN_LIMIT {
+                seen = Some(members.iter().map(|(k, _)| k.clone()).collect());
+            }
+            let duplicate = match &mut seen {
+                Some(seen) => !seen.insert(key.clone()),
+                None => members.iter().any(|(k, _)| *k == key),
+            };
+            if duplicate {
                 let reason = format!("duplicate key {key:?}");
                 return Err(JsonError { offset: key_at, reason });
             }
@@ -434,6 +448,21 @@ mod tests {
             r#"{"B":{},"a":[true,null],"b":1}"#
         );
         assert_eq!(canon(r#"{"é":1,"z":2}"#), r#"{"z":2,"é":1}"#);
+    }
+
+    #[test]
+    fn finds_a_duplicate_key_in_a_large_object_where_it_is() {
+        // past the scan limit, the set takes over: a duplicate anywhere is still refused, at
+        // the offset of its second occurrence, and a large object without one parses
+        let keys: Vec<String> = (0..5000).map(|i| format!("\"t{i}\":{i}")).collect();
+        let whole = format!("{{{}}}", keys.join(","));
+        assert!(parse(whole.as_bytes()).is_ok());
+        for dup in [1, SCAN_LIMIT - 1, SCAN_LIMIT, 4999] {
+            let doc = format!("{{{},\"t{dup}\":0}}", keys.join(","));
+            let err = parse(doc.as_bytes()).unwrap_err();
+            assert_eq!(err.reason, format!("duplicate key \"t{dup}\""));
+            assert_eq!(err.offset, whole.len() - 1 + 1);
+        }
     }
 
     #[test]
