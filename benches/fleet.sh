@@ -42,7 +42,8 @@ source "$ROOT/tests/e2e/lib.sh"
 unset AIRLOCK_SCRYPT_WORK_FACTOR # the real passphrase cost
 
 step "building (release)"
-(cd "$ROOT" && cargo build --release --quiet && cargo build --release --quiet --example fleet_releases)
+(cd "$ROOT" && cargo build --release --quiet &&
+  cargo build --release --quiet --example fleet_releases)
 AIRLOCK=$TARGET_DIR/release/airlock
 GEN=$TARGET_DIR/release/examples/fleet_releases
 
@@ -116,12 +117,19 @@ notary_repo() {
     "${n[@]}" delegation add "$gun" targets/releases jeff.pub ben.pub --all-paths
     "${n[@]}" delegation add "$gun" targets/jeff jeff.pub --all-paths
     "${n[@]}" delegation add "$gun" targets/ben ben.pub --all-paths --publish
-  } </dev/null >>"$1.setup.log" 2>&1 || { tail -n 20 "$1.setup.log" >&2; fail "notary set-up of $gun"; }
+  } </dev/null >>"$1.setup.log" 2>&1 || {
+    tail -n 20 "$1.setup.log" >&2
+    fail "notary set-up of $gun"
+  }
 }
 export -f notary_repo fail
 export NOTARY_URL
 
-guns() { local side=$1 n=$2; for i in $(seq -w 1 "$n"); do echo "fleet.example.com/$side-$n/app-$i"; done; }
+# guns SIDE N: the N GUNs of one side and size.
+guns() {
+  local side=$1 n=$2 i
+  for i in $(seq -w 1 "$n"); do echo "fleet.example.com/$side-$n/app-$i"; done
+}
 
 for n in $FLEET_SIZES; do
   step "set-up: $n repositories made by airlock"
@@ -244,21 +252,33 @@ for l in verify-import verify-inspect floor-sha floor-zstd; do median "$l"; done
 # ---------------------------------------------------------------------------------------------
 # Report
 
+# row CELL...: one Markdown table row.
+row() { printf '|'; printf ' %s |' "$@"; echo; }
+
 LARGEST=$RELEASES_BYTES
 RSS_LIMIT_KIB=$(((2 * LARGEST) / 1024 + 64 * 1024))
 sizes=($FLEET_SIZES)
 lo=${sizes[0]} hi=${sizes[-1]}
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+versions="$(dpkg-query -W -f='notary ${Version}' notary 2>/dev/null)"
+versions+=", airlock $(git -C "$ROOT" rev-parse --short HEAD)"
+WE=$((USEC[air-w-witness] + USEC[air-w-export]))
 {
   echo "## fleet.sh report"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(dpkg-query -W -f='notary ${Version}' notary 2>/dev/null), airlock $(git -C "$ROOT" rev-parse --short HEAD)"
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $machine, $versions"
   echo
   echo "### 1. Offboarding one signer"
   echo
-  echo "| repositories | airlock pull | import | signer remove | export | push | airlock total | notary loop | notary / airlock | airlock peak RSS | notary peak RSS |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  row repositories "airlock pull" import "signer remove" export push "airlock total" \
+    "notary loop" "notary / airlock" "airlock peak RSS" "notary peak RSS"
+  row ---: ---: ---: ---: ---: ---: ---: ---: ---: ---: ---:
   for n in $FLEET_SIZES; do
-    echo "| $n | $(secs "${USEC[air-$n-pull]}") s | $(secs "${USEC[air-$n-import]}") s | $(secs "${USEC[air-$n-remove]}") s | $(secs "${USEC[air-$n-export]}") s | $(secs "${USEC[air-$n-push]}") s | **$(secs "${USEC[air-$n]}") s** | **$(secs "${USEC[ntr-$n]}") s** | $(ratio "${USEC[ntr-$n]}" "${USEC[air-$n]}")x | $(mib "${RSS[air-$n]}") MiB | $(mib "${RSS[ntr-$n]}") MiB |"
+    cells=("$n")
+    for s in pull import remove export push; do cells+=("$(secs "${USEC[air-$n-$s]}") s"); done
+    row "${cells[@]}" "**$(secs "${USEC[air-$n]}") s**" "**$(secs "${USEC[ntr-$n]}") s**" \
+      "$(ratio "${USEC[ntr-$n]}" "${USEC[air-$n]}")x" "$(mib "${RSS[air-$n]}") MiB" \
+      "$(mib "${RSS[ntr-$n]}") MiB"
   done
   if [ "$lo" != "$hi" ]; then
     air_slope=$(((USEC[air-$hi] - USEC[air-$lo]) / (hi - lo)))
@@ -270,40 +290,50 @@ lo=${sizes[0]} hi=${sizes[-1]}
       "faster (target 5x)."
   fi
   echo
-  echo "### 2. Witnessing targets/releases with $WITNESS_TARGETS targets ($(mib $((RELEASES_BYTES / 1024))) MiB)"
+  echo "### 2. Witnessing targets/releases with $WITNESS_TARGETS targets" \
+    "($(mib $((RELEASES_BYTES / 1024))) MiB)"
   echo
-  echo "| step | time | peak RSS |"
-  echo "|---|---:|---:|"
+  row step time "peak RSS"
+  row --- ---: ---:
   for s in pull import witness export push; do
-    echo "| airlock $s | $(ms "${USEC[air-w-$s]}") ms | $(mib "${RSS[air-w-$s]}") MiB |"
+    row "airlock $s" "$(ms "${USEC[air-w-$s]}") ms" "$(mib "${RSS[air-w-$s]}") MiB"
   done
-  echo "| airlock push: server's POST | $(ms "$AIR_POST") ms | |"
-  echo "| **airlock witness + export** | **$(ms $((USEC[air-w-witness] + USEC[air-w-export]))) ms** | |"
-  echo "| notary witness -p, total | $(ms "${USEC[ntr-w]}") ms | $(mib "${RSS[ntr-w]}") MiB |"
-  echo "| notary: server's POST | $(ms "$NTR_POST") ms | |"
-  echo "| **notary client-side share** | **$(ms "$NTR_CLIENT") ms** | |"
+  row "airlock push: server's POST" "$(ms "$AIR_POST") ms" ""
+  row "**airlock witness + export**" "**$(ms "$WE") ms**" ""
+  row "notary witness -p, total" "$(ms "${USEC[ntr-w]}") ms" "$(mib "${RSS[ntr-w]}") MiB"
+  row "notary: server's POST" "$(ms "$NTR_POST") ms" ""
+  row "**notary client-side share**" "**$(ms "$NTR_CLIENT") ms**" ""
   echo
   echo "notary client-side share / airlock witness + export:" \
-    "$(ratio "$NTR_CLIENT" $((USEC[air-w-witness] + USEC[air-w-export])))x (target 5x)."
+    "$(ratio "$NTR_CLIENT" "$WE")x (target 5x)."
   echo
   echo "### 3. Verifying the pull bundle offline (median of $REPS)"
   echo
-  echo "Bundle $(mib $(($(stat -c %s W.tar.zst) / 1024))) MiB compressed, $(mib $(($(stat -c %s W.tar) / 1024))) MiB as tar."
+  echo "Bundle $(mib $(($(stat -c %s W.tar.zst) / 1024))) MiB compressed," \
+    "$(mib $(($(stat -c %s W.tar) / 1024))) MiB as tar."
   echo
-  echo "| what | time | peak RSS |"
-  echo "|---|---:|---:|"
-  echo "| airlock import (fresh home: bundle, signatures, hashes, state) | $(ms "${USEC[verify-import]}") ms | $(mib "${RSS[verify-import]}") MiB |"
-  echo "| airlock bundle inspect (bundle digests only) | $(ms "${USEC[verify-inspect]}") ms | $(mib "${RSS[verify-inspect]}") MiB |"
-  echo "| floor: sha256sum of the tar | $(ms "${USEC[floor-sha]}") ms | $(mib "${RSS[floor-sha]}") MiB |"
-  echo "| floor: zstd -d \\| sha256sum | $(ms "${USEC[floor-zstd]}") ms | |"
+  row what time "peak RSS"
+  row --- ---: ---:
+  for l in verify-import verify-inspect floor-sha floor-zstd; do
+    case $l in
+      verify-import) what="airlock import (fresh home: bundle, signatures, hashes, state)" ;;
+      verify-inspect) what="airlock bundle inspect (bundle digests only)" ;;
+      floor-sha) what="floor: sha256sum of the tar" ;;
+      floor-zstd) what="floor: zstd -d \\| sha256sum" ;;
+    esac
+    row "$what" "$(ms "${USEC[$l]}") ms" "$(mib "${RSS[$l]}") MiB"
+  done
   echo
   echo "import / sha256 floor: $(ratio "${USEC[verify-import]}" "${USEC[floor-sha]}")x," \
-    "import / (zstd + sha256): $(ratio "${USEC[verify-import]}" "${USEC[floor-zstd]}")x (target 3x)."
+    "import / (zstd + sha256): $(ratio "${USEC[verify-import]}" "${USEC[floor-zstd]}")x" \
+    "(target 3x)."
   echo
   echo "### 4. Peak RSS"
   echo
+  peak=$(for l in air-w-pull air-w-import air-w-witness air-w-export air-w-push verify-import; do
+    echo "${RSS[$l]}"
+  done | sort -n | tail -n 1)
   echo "Largest metadata file $(mib $((LARGEST / 1024))) MiB; limit 2x that + 64 MiB =" \
     "$(mib "$RSS_LIMIT_KIB") MiB. Largest airlock peak in the witness and verify runs:" \
-    "$(for l in air-w-pull air-w-import air-w-witness air-w-export air-w-push verify-import; do
-      echo "${RSS[$l]}"; done | sort -n | tail -n 1 | xargs -I{} awk 'BEGIN {printf "%.1f MiB", {}/1024}')."
+    "$(mib "$peak") MiB (target: below the limit)."
 } | tee "$OUT"
