@@ -100,7 +100,11 @@ JEFF_ID=$(key_id_of_pem jeff.pub)
 airlock_fleet() {
   local home=$1
   shift
-  quiet "$AIRLOCK" pull "$@" --server "$NOTARY_URL" -o "$home.setup-pull.tar.zst"
+  # --jobs 1: the server makes each new GUN's snapshot and timestamp keys on first request,
+  # and notary-server 0.7.0's local signer does that without a lock ("fatal error:
+  # concurrent map writes" with several new GUNs at once). The timed pulls are of existing
+  # repositories and keep airlock's default --jobs.
+  quiet "$AIRLOCK" pull "$@" --jobs 1 --server "$NOTARY_URL" -o "$home.setup-pull.tar.zst"
   quiet "$AIRLOCK" --home "$home" import "$home.setup-pull.tar.zst"
   quiet "$AIRLOCK" --home "$home" signer add jeff "$@" --key jeff.pub
   quiet "$AIRLOCK" --home "$home" signer add ben "$@" --key ben.pub
