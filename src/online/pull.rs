@@ -47,6 +47,7 @@ pub fn pull_repo(
     let server_keys = pull_server_keys(client, gun, Some(current_root))?;
 
     let mut rotated_server_keys = BTreeMap::new();
+    let _one_at_a_time = KEY_MAKING.lock().unwrap_or_else(|e| e.into_inner());
     for role in rotate {
         rotated_server_keys.insert(role.clone(), client.rotate_server_key(gun, role)?);
     }
@@ -59,6 +60,11 @@ pub fn pull_repo(
         rotated_server_keys,
     })
 }
+
+/// notary-server 0.7's local signer makes the keys of a new repository without a lock, and
+/// two at once crash it (`concurrent map writes`): requests that make keys go one at a time,
+/// however many GUNs are pulled at once.
+static KEY_MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn pull_new(client: &Client, gun: &Gun) -> Result<PulledRepo, OnlineError> {
     Ok(PulledRepo {
@@ -191,6 +197,7 @@ fn pull_server_keys(
     gun: &Gun,
     root: Option<&[u8]>,
 ) -> Result<BTreeMap<RoleName, Vec<u8>>, OnlineError> {
+    let _one_at_a_time = KEY_MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let mut keys = BTreeMap::new();
     let timestamp = base_role(RoleName::TIMESTAMP);
     let Some(key) = client.get_server_key(gun, &timestamp)? else {
