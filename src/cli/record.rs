@@ -14,7 +14,7 @@ use crate::audit::{AuditError, Entry, Log, Outcome};
 use crate::bundle::{self, Limits};
 use crate::home::Home;
 use crate::ops::OpsError;
-use crate::tuf::{cjson, Gun};
+use crate::tuf::{cjson, metadata, Gun};
 
 thread_local! {
     /// What a command's dispatch learned that the arguments do not say (keys made, GUNs
@@ -233,10 +233,7 @@ fn versions(home: &Home, guns: &[String]) -> Versions {
         };
         let mut roles = BTreeMap::new();
         for role in state.head_roles() {
-            let version = state.head(role.as_str()).and_then(|b| {
-                let doc = cjson::parse(b).ok()?;
-                doc.get("signed")?.get("version")?.as_i64()
-            });
+            let version = state.head(role.as_str()).and_then(metadata::signed_version);
             if let Some(v) = version {
                 roles.insert(role.to_string(), v);
             }

@@ -346,8 +346,8 @@ const NO_KEY: &str = "this home holds no root key of this root that has not sign
 
 /// The root keys of the new and previous root that have not signed `root`.
 fn unsigned_keys(root: &Signed<Root>, previous: Option<&Root>) -> Vec<PublicKey> {
-    let mut listed: Vec<PublicKey> = root_keys(&root.signed);
-    for key in previous.into_iter().flat_map(root_keys) {
+    let mut listed: Vec<PublicKey> = root.signed.listed_keys("root");
+    for key in previous.into_iter().flat_map(|p| p.listed_keys("root")) {
         if !listed.contains(&key) {
             listed.push(key);
         }
@@ -407,11 +407,6 @@ fn signed_part(file: &[u8]) -> Option<&[u8]> {
     let marker = b",\"signatures\":[";
     let end = file.windows(marker.len()).rposition(|w| w == marker)?;
     Some(&file[..end])
-}
-
-fn root_keys(root: &Root) -> Vec<PublicKey> {
-    let ids = root.roles.get("root").and_then(|r| r.keyids.clone()).unwrap_or_default();
-    ids.iter().filter_map(|id| root.keys.get(id).cloned()).collect()
 }
 
 /// Per GUN, the root counts of a bundle, for `status --bundle`.

@@ -78,7 +78,7 @@ fn server_renews(state: &RepoState, role: &str) -> bool {
 
 /// A role file's `expires`, read without trusting anything else in it (it was verified on
 /// import, or signed here).
-fn role_expiry(bytes: &[u8]) -> Option<GoTime> {
+pub(crate) fn role_expiry(bytes: &[u8]) -> Option<GoTime> {
     let doc = cjson::parse(bytes).ok()?;
     GoTime::parse(doc.get("signed")?.get("expires")?.as_str()?).ok()
 }

@@ -142,7 +142,7 @@ fn sign_gun(
     if draft.targets_changed {
         draft.targets.common.version = next_version(head_targets.as_ref());
         draft.targets.common.expires = lifetimes.expires("targets", now);
-        let listed = listed_keys(&root.signed, "targets");
+        let listed = root.signed.listed_keys("targets");
         let signers = role_keys(unlocked, &listed, passphrases)?;
         if signers.is_empty() {
             let why = "this home holds no private key for the targets role; load it with \
@@ -300,11 +300,6 @@ fn as_dyn(keys: &[RoleKey]) -> Vec<&dyn Signer> {
     keys.iter().map(|k| k as &dyn Signer).collect()
 }
 
-fn listed_keys(root: &Root, role: &str) -> Vec<PublicKey> {
-    let ids = root.roles.get(role).and_then(|r| r.keyids.clone()).unwrap_or_default();
-    ids.iter().filter_map(|id| root.keys.get(id).cloned()).collect()
-}
-
 /// Keys of the new root, plus those of the old root when it rotates.
 fn root_signers(
     new_root: &Root,
@@ -312,9 +307,9 @@ fn root_signers(
     unlocked: &mut Unlocked,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<Vec<RoleKey>, OpsError> {
-    let mut listed = listed_keys(new_root, "root");
+    let mut listed = new_root.listed_keys("root");
     if let Some(old) = old_root {
-        for key in listed_keys(&old.signed, "root") {
+        for key in old.signed.listed_keys("root") {
             if !listed.contains(&key) {
                 listed.push(key);
             }
@@ -335,7 +330,7 @@ fn snapshot_signers(
     unlocked: &mut Unlocked,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<Vec<RoleKey>, OpsError> {
-    let listed = listed_keys(root, "snapshot");
+    let listed = root.listed_keys("snapshot");
     let server_keys =
         [state.server_keys.get("snapshot"), state.rotated_server_keys.get("snapshot")];
     for bytes in server_keys.into_iter().flatten() {
@@ -363,7 +358,7 @@ fn check_own_signature<T>(
     role: &str,
     file: &Signed<T>,
 ) -> Result<(), OpsError> {
-    let listed = listed_keys(root, role);
+    let listed = root.listed_keys(role);
     let ok = file.signatures.iter().any(|s| {
         let key = listed.iter().find(|k| k.id().as_str() == s.keyid);
         key.is_some_and(|k| crypto::verify(k, &s.method, &file.canonical, &s.sig).is_ok())
@@ -387,10 +382,7 @@ fn response_files(state: &RepoState, files: &BTreeMap<RoleName, Vec<u8>>) -> Rep
 }
 
 fn versions(files: &BTreeMap<RoleName, Vec<u8>>) -> BTreeMap<String, i64> {
-    let version = |b: &Vec<u8>| {
-        let doc = crate::tuf::cjson::parse(b).ok()?;
-        doc.get("signed")?.get("version")?.as_i64()
-    };
+    let version = |b: &Vec<u8>| metadata::signed_version(b);
     files.iter().filter_map(|(r, b)| Some((r.to_string(), version(b)?))).collect()
 }
 

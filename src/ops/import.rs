@@ -293,10 +293,7 @@ fn export_status(
     let mut pending = false;
     for (role, ours) in &exported.files {
         let ours_signed = signed_part(&ours.0);
-        let version = ours_signed.as_ref().and_then(|_| {
-            let doc = cjson::parse(&ours.0).ok()?;
-            doc.get("signed")?.get("version")?.as_i64()
-        });
+        let version = ours_signed.as_ref().and_then(|_| metadata::signed_version(&ours.0));
         let (Some(version), Some(have)) = (version, report.versions.get(role)) else {
             pending = true;
             continue;

@@ -12,9 +12,9 @@ use crate::change::{Change, KeyJson};
 use crate::crypto::{self, PublicKey, SigningKey};
 use crate::home::{Home, RepoState};
 use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
-use crate::ops::rotate::{held_keys, listed};
+use crate::ops::rotate::held_keys;
 use crate::ops::{delegation, repo, OpsError};
-use crate::tuf::metadata::{self, Root, Targets};
+
 use crate::tuf::Gun;
 
 /// What `renew` found for one GUN.
@@ -74,15 +74,15 @@ fn plan(
     let held_root = held_keys(store, root, "root")?;
     // Only published certificates: one staged already (by an earlier renew) is not renewed
     // again, however wide the window.
-    let published = published.map(|p| listed(&p, "root")).unwrap_or_default();
+    let published = published.map(|p| p.listed_keys("root")).unwrap_or_default();
     let candidates: Vec<PublicKey> =
-        listed(root, "root").into_iter().filter(|c| published.contains(c)).collect();
+        root.listed_keys("root").into_iter().filter(|c| published.contains(c)).collect();
     let certificates =
         renewed_certificates(store, &state, &candidates, &held_root, due_by, now, passphrases)?;
     let (renewed_certs, other_certs) = certificates;
     report.not_renewed.extend(other_certs);
     if !renewed_certs.is_empty() {
-        let mut keys: Vec<PublicKey> = listed(root, "root");
+        let mut keys: Vec<PublicKey> = root.listed_keys("root");
         for (old, new) in &renewed_certs {
             keys.retain(|k| k != old);
             keys.push(new.clone());
@@ -143,15 +143,7 @@ fn witness(role: &str) -> Change {
 
 /// A role's expiry in the local head.
 fn expires(state: &RepoState, role: &str) -> Option<OffsetDateTime> {
-    let bytes = state.head(role)?;
-    let expires = match role {
-        "root" => metadata::parse::<Root>(bytes, role).ok()?.signed.common.expires,
-        "snapshot" => {
-            metadata::parse::<metadata::Snapshot>(bytes, role).ok()?.signed.common.expires
-        }
-        _ => metadata::parse::<Targets>(bytes, role).ok()?.signed.common.expires,
-    };
-    Some(expires.instant())
+    crate::ops::expiry::role_expiry(state.head(role)?).map(|t| t.instant())
 }
 
 /// New certificates for the held root keys whose certificate (among `candidates`) expires

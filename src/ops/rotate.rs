@@ -124,7 +124,7 @@ pub fn rotate(
     let new_key = new.public.clone();
 
     // 2. the role's new key list: root replaces only the keys held here (a custodian's own)
-    let listed = listed(&root, &role);
+    let listed = root.listed_keys(&role);
     let replaced: Vec<PublicKey> = if role == "root" { held_root } else { listed.clone() };
     let mut keys: Vec<PublicKey> =
         listed.iter().filter(|k| !replaced.contains(k)).cloned().collect();
@@ -151,12 +151,6 @@ pub fn rotate(
     })
 }
 
-/// The keys root lists for `role`.
-pub(crate) fn listed(root: &Root, role: &str) -> Vec<PublicKey> {
-    let ids = root.roles.get(role).and_then(|r| r.keyids.clone()).unwrap_or_default();
-    ids.iter().filter_map(|id| root.keys.get(id).cloned()).collect()
-}
-
 /// The keys root lists for `role` whose private key this store holds.
 pub(crate) fn held_keys(
     store: &KeyStore,
@@ -164,7 +158,7 @@ pub(crate) fn held_keys(
     role: &str,
 ) -> Result<Vec<PublicKey>, OpsError> {
     let mut held = Vec::new();
-    for key in listed(root, role) {
+    for key in root.listed_keys(role) {
         if store.get(key.canonical_id()?.as_str())?.is_some() {
             held.push(key);
         }
@@ -212,7 +206,7 @@ fn rotated_server_key(state: &RepoState, root: &Root, role: &str) -> Result<Publ
         )));
     };
     let key = import::parse_server_key(&bytes.0, role)?;
-    if listed(root, role).contains(&key) {
+    if root.listed_keys(role).contains(&key) {
         return Err(refuse(format!("root already lists the server's {role} key {}", key.id())));
     }
     Ok(key)

@@ -505,6 +505,20 @@ pub fn envelope(canonical: &[u8], signatures: &[Signature]) -> Vec<u8> {
     out
 }
 
+impl Root {
+    /// The keys this root lists for a base role, in its order (unknown IDs left out).
+    pub fn listed_keys(&self, role: &str) -> Vec<PublicKey> {
+        let ids = self.roles.get(role).and_then(|r| r.keyids.as_deref()).unwrap_or_default();
+        ids.iter().filter_map(|id| self.keys.get(id).cloned()).collect()
+    }
+}
+
+/// `signed.version` of a metadata file, read without checking anything else in it.
+pub fn signed_version(bytes: &[u8]) -> Option<i64> {
+    let doc = cjson::parse(bytes).ok()?;
+    doc.get("signed")?.get("version")?.as_i64()
+}
+
 impl Delegations {
     /// An empty delegations object as Notary writes it for a new role: `{"keys":{},"roles":[]}`.
     pub fn empty() -> Delegations {
