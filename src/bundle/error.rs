@@ -139,6 +139,10 @@ pub enum BundleError {
     #[error("entry {path:?} is not a valid file for GUN {gun}: {why}; {REDO}")]
     BadEntryPath { path: String, gun: String, why: String },
 
+    /// The caller of a streaming read stopped it; its own error says why.
+    #[error("reading the bundle was stopped before its end")]
+    Stopped,
+
     #[error("entry {path:?} could belong to more than one GUN ({}); {REDO}", .guns.join(", "))]
     AmbiguousPath { path: String, guns: Vec<String> },
 }

@@ -35,7 +35,7 @@ pub use error::BundleError;
 pub use layout::PathRule;
 pub use limits::Limits;
 pub use manifest::{GunInfo, Manifest, FORMAT, FORMAT_VERSION};
-pub use reader::{inspect, read};
+pub use reader::{inspect, read, read_each, BundleHeader, Halt};
 pub use writer::{write, BUNDLE_MODE};
 
 /// Which way a bundle travels.

@@ -2,21 +2,29 @@
 //!
 //! The file is read once, as a stream: file -> byte counter -> zstd -> byte counter -> tar.
 //! The manifest comes first and is checked completely, so every later entry is judged against
-//! a known list of paths, lengths and digests before its data is read. Nothing is returned
-//! unless the whole bundle passes: a caller never sees half a bundle.
+//! a known list of paths, lengths and digests before its data is read.
+//!
+//! [`read()`] returns nothing unless the whole bundle passes: a caller never sees half a
+//! bundle. [`read_each()`] hands over one repository at a time, as soon as all of its files
+//! were checked, so memory grows with the largest repository rather than with the bundle; its
+//! caller must hold back anything lasting until the whole bundle has passed.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::rc::Rc;
+
+use time::OffsetDateTime;
 
 use tar::{Entries, Entry, EntryType};
 
 use super::layout::{self, Located, Slot, MANIFEST_PATH};
 use super::limits::{CountCompressed, CountDecompressed, Meter};
-use super::manifest::{Checked, Manifest};
+use super::manifest::{Checked, GunInfo, Manifest};
 use super::{
-    sha256_hex, AuditFiles, Bundle, BundleContents, BundleError, EntryInfo, Limits, RepoFiles,
+    sha256_hex, AuditFiles, Bundle, BundleContents, BundleError, BundleKind, EntryInfo, Limits,
+    RepoFiles,
 };
 
 /// Largest zstd window accepted (16 MiB). The decoder allocates the window up front, so a
@@ -37,17 +45,39 @@ struct Verified {
     digest: String,
 }
 
+/// What the reader tells its caller as the stream goes: the checked manifest first, then each
+/// file once its bytes matched the manifest. Breaking stops the reading.
+trait Visitor {
+    fn manifest(&mut self, _checked: &Checked, _digest: &str) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    fn file(&mut self, index: usize, place: &Located, data: Vec<u8>) -> ControlFlow<()>;
+}
+
 /// Reads and fully verifies the bundle at `path`.
 pub fn read(path: &Path, limits: &Limits) -> Result<Bundle, BundleError> {
-    let mut files = Vec::new();
-    let verified = verify(path, limits, &mut |place, data| files.push((place.clone(), data)))?;
+    let mut repos: Vec<RepoFiles> = Vec::new();
+    let header = read_each(path, limits, |_, repo| {
+        repos.push(repo);
+        Ok::<(), BundleError>(())
+    })
+    .map_err(Halt::into_inner)?;
 
-    let contents = assemble(&verified.manifest, files);
+    // Back to manifest order, which `read_each` does not keep.
+    let order = |repo: &RepoFiles| header.guns.iter().position(|g| g.gun == repo.gun);
+    repos.sort_by_key(order);
     Ok(Bundle {
-        contents,
-        tool: verified.manifest.tool,
-        manifest_bytes: verified.manifest_bytes,
-        digest: verified.digest,
+        contents: BundleContents {
+            kind: header.kind,
+            created: header.created,
+            answers: header.answers,
+            repos,
+            audit: header.audit,
+        },
+        tool: header.tool,
+        manifest_bytes: header.manifest_bytes,
+        digest: header.digest,
     })
 }
 
@@ -57,23 +87,186 @@ pub fn inspect(
     path: &Path,
     limits: &Limits,
 ) -> Result<(Manifest, String, Vec<EntryInfo>), BundleError> {
-    let verified = verify(path, limits, &mut |_, _| {})?;
+    struct Discard;
+    impl Visitor for Discard {
+        fn file(&mut self, _: usize, _: &Located, _: Vec<u8>) -> ControlFlow<()> {
+            ControlFlow::Continue(())
+        }
+    }
+
+    let verified = verify(path, limits, &mut Discard)?;
     let entries = verified.manifest.entries.clone();
     Ok((verified.manifest, verified.digest, entries))
 }
 
-/// Streams the bundle once, checking everything, and hands each verified file to `sink`.
+/// A bundle's description, known once its manifest passed; after [`read_each()`] returns,
+/// also its ceremony record.
+#[derive(Clone, Debug)]
+pub struct BundleHeader {
+    pub kind: BundleKind,
+    pub created: OffsetDateTime,
+    pub answers: Option<String>,
+    /// Repositories in manifest order.
+    pub guns: Vec<GunInfo>,
+    pub tool: String,
+    pub manifest_bytes: Vec<u8>,
+    /// Lowercase hex SHA-256 of `manifest_bytes`.
+    pub digest: String,
+    /// The ceremony record a response carries; `None` while reading and for a pull.
+    pub audit: Option<AuditFiles>,
+}
+
+/// Why [`read_each()`] stopped: the bundle was refused, or the caller's step failed.
+#[derive(Debug)]
+pub enum Halt<E> {
+    Bundle(BundleError),
+    Step(E),
+}
+
+impl<E> Halt<E> {
+    /// The error, when both kinds are one type.
+    pub fn into_inner(self) -> E
+    where
+        E: From<BundleError>,
+    {
+        match self {
+            Halt::Bundle(e) => E::from(e),
+            Halt::Step(e) => e,
+        }
+    }
+}
+
+/// Streams the bundle at `path` and hands each repository to `step` as soon as every one of
+/// its files passed, in the order they complete (by path, not manifest order).
+///
+/// Returning means the whole bundle passed. An error from `step` stops the reading; a refusal
+/// can come after some repositories were handed over, so `step` must keep what it does
+/// provisional until this returns `Ok`.
+pub fn read_each<E>(
+    path: &Path,
+    limits: &Limits,
+    step: impl FnMut(&BundleHeader, RepoFiles) -> Result<(), E>,
+) -> Result<BundleHeader, Halt<E>> {
+    let mut grouper = Grouper {
+        step,
+        header: None,
+        last: Vec::new(),
+        open: Vec::new(),
+        audit: (None, None),
+        failed: None,
+    };
+    let outcome = verify(path, limits, &mut grouper);
+
+    let failed = grouper.failed.take();
+    match (outcome, failed) {
+        (_, Some(e)) => Err(Halt::Step(e)),
+        (Err(e), None) => Err(Halt::Bundle(e)),
+        (Ok(verified), None) => {
+            let mut header = grouper.header.take().expect("a verified bundle had a manifest");
+            header.manifest_bytes = verified.manifest_bytes;
+            let (log, head) = std::mem::take(&mut grouper.audit);
+            // One file without the other is kept as an empty part, which fails `audit verify`.
+            header.audit = (log.is_some() || head.is_some()).then(|| AuditFiles {
+                log: log.unwrap_or_default(),
+                head: head.unwrap_or_default(),
+            });
+            Ok(header)
+        }
+    }
+}
+
+/// Sorts files into repositories and hands each over when its last file arrives.
+struct Grouper<F, E> {
+    step: F,
+    header: Option<BundleHeader>,
+    /// Per GUN, the index of its last entry; `None` for a GUN without files.
+    last: Vec<Option<usize>>,
+    /// Per GUN, its files so far; `None` once handed over.
+    open: Vec<Option<RepoFiles>>,
+    audit: (Option<Vec<u8>>, Option<Vec<u8>>),
+    failed: Option<E>,
+}
+
+impl<F, E> Grouper<F, E>
+where
+    F: FnMut(&BundleHeader, RepoFiles) -> Result<(), E>,
+{
+    fn hand_over(&mut self, gun: usize) -> ControlFlow<()> {
+        let (Some(header), Some(repo)) = (&self.header, self.open[gun].take()) else {
+            return ControlFlow::Continue(());
+        };
+        match (self.step)(header, repo) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+impl<F, E> Visitor for Grouper<F, E>
+where
+    F: FnMut(&BundleHeader, RepoFiles) -> Result<(), E>,
+{
+    fn manifest(&mut self, checked: &Checked, digest: &str) -> ControlFlow<()> {
+        let manifest = &checked.manifest;
+        self.last = vec![None; manifest.guns.len()];
+        for (index, place) in checked.places.iter().enumerate() {
+            if !matches!(place.slot, Slot::AuditLog | Slot::AuditHead) {
+                self.last[place.gun] = Some(index);
+            }
+        }
+        self.open =
+            manifest.guns.iter().map(|g| Some(RepoFiles::new(g.gun.clone(), g.new))).collect();
+        self.header = Some(BundleHeader {
+            kind: manifest.kind,
+            created: manifest.created,
+            answers: manifest.answers.clone(),
+            guns: manifest.guns.clone(),
+            tool: manifest.tool.clone(),
+            manifest_bytes: Vec::new(),
+            digest: digest.to_string(),
+            audit: None,
+        });
+
+        for gun in 0..self.last.len() {
+            if self.last[gun].is_none() {
+                self.hand_over(gun)?;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn file(&mut self, index: usize, place: &Located, data: Vec<u8>) -> ControlFlow<()> {
+        match place.slot {
+            Slot::AuditLog => self.audit.0 = Some(data),
+            Slot::AuditHead => self.audit.1 = Some(data),
+            ref slot => {
+                if let Some(Some(repo)) = self.open.get_mut(place.gun) {
+                    repo.insert(slot.clone(), data);
+                }
+                if self.last.get(place.gun) == Some(&Some(index)) {
+                    return self.hand_over(place.gun);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Streams the bundle once, checking everything, and tells `visitor` what passed.
 fn verify(
     path: &Path,
     limits: &Limits,
-    sink: &mut dyn FnMut(&Located, Vec<u8>),
+    visitor: &mut dyn Visitor,
 ) -> Result<Verified, BundleError> {
     let file = File::open(path)
         .map_err(|source| BundleError::Open { path: path.to_path_buf(), source })?;
     let meter = Meter::new(limits);
     let mut archive = tar::Archive::new(open_stream(file, &meter)?);
 
-    let (checked, manifest_bytes) = read_archive(&mut archive, limits, &meter, sink)?;
+    let (checked, manifest_bytes) = read_archive(&mut archive, limits, &meter, visitor)?;
 
     check_end(archive.into_inner(), &meter)?;
     let digest = sha256_hex(&manifest_bytes);
@@ -85,12 +278,15 @@ fn read_archive(
     archive: &mut tar::Archive<Stream>,
     limits: &Limits,
     meter: &Meter,
-    sink: &mut dyn FnMut(&Located, Vec<u8>),
+    visitor: &mut dyn Visitor,
 ) -> Result<(Checked, Vec<u8>), BundleError> {
     let mut entries = archive.entries().map_err(|e| meter.error("start of archive", e))?;
 
     let (checked, manifest_bytes, manifest_end) = read_manifest(&mut entries, limits, meter)?;
-    let data_end = read_files(&mut entries, &checked, meter, sink)?.unwrap_or(manifest_end);
+    if visitor.manifest(&checked, &sha256_hex(&manifest_bytes)).is_break() {
+        return Err(BundleError::Stopped);
+    }
+    let data_end = read_files(&mut entries, &checked, meter, visitor)?.unwrap_or(manifest_end);
 
     // The tar reader stops at a zero block or at the end of the stream alike; only the bytes
     // it pulled tell the two apart (bundle-format.md §2 requires the marker).
@@ -149,7 +345,7 @@ fn read_files(
     entries: &mut Entries<'_, Stream>,
     checked: &Checked,
     meter: &Meter,
-    sink: &mut dyn FnMut(&Located, Vec<u8>),
+    visitor: &mut dyn Visitor,
 ) -> Result<Option<u64>, BundleError> {
     let expected = &checked.manifest.entries;
     let mut next = 0;
@@ -175,8 +371,9 @@ fn read_files(
             return Err(BundleError::DigestMismatch { path, expected, actual });
         }
 
-        if let Some(place) = checked.places.get(index) {
-            sink(place, data);
+        let place = checked.places.get(index);
+        if place.is_some_and(|place| visitor.file(index, place, data).is_break()) {
+            return Err(BundleError::Stopped);
         }
         next += 1;
         previous = path;
@@ -305,38 +502,6 @@ impl RepoFiles {
             Slot::RotatedServerKey(role) => self.rotated_server_keys.insert(role, data),
             Slot::AuditLog | Slot::AuditHead => None,
         };
-    }
-}
-
-/// Sorts verified files into their repositories, in manifest order.
-fn assemble(manifest: &Manifest, files: Vec<(Located, Vec<u8>)>) -> BundleContents {
-    let mut repos: Vec<RepoFiles> =
-        manifest.guns.iter().map(|g| RepoFiles::new(g.gun.clone(), g.new)).collect();
-
-    let (mut audit_log, mut audit_head) = (None, None);
-    for (place, data) in files {
-        match place.slot {
-            Slot::AuditLog => audit_log = Some(data),
-            Slot::AuditHead => audit_head = Some(data),
-            slot => {
-                if let Some(repo) = repos.get_mut(place.gun) {
-                    repo.insert(slot, data);
-                }
-            }
-        }
-    }
-
-    // One file without the other is kept as an empty part, which fails `audit verify`.
-    let audit = (audit_log.is_some() || audit_head.is_some()).then(|| AuditFiles {
-        log: audit_log.unwrap_or_default(),
-        head: audit_head.unwrap_or_default(),
-    });
-    BundleContents {
-        kind: manifest.kind,
-        created: manifest.created,
-        answers: manifest.answers.clone(),
-        repos,
-        audit,
     }
 }
 

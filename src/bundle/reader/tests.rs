@@ -439,3 +439,64 @@ fn refuses_a_decompression_bomb_after_the_end() {
     assert_eq!(at, "end of archive");
     assert!(decompressed < 4 * MIB, "stopped only after {decompressed} bytes");
 }
+
+#[test]
+fn read_each_hands_over_every_repository_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b");
+    let contents = sample();
+    let digest = write(&path, &contents).unwrap();
+
+    let mut seen = Vec::new();
+    let header = read_each(&path, &Limits::default(), |header, repo| {
+        assert_eq!(header.digest, digest);
+        seen.push(repo);
+        Ok::<(), BundleError>(())
+    })
+    .unwrap();
+
+    // The new repository has no files, so it comes right after the manifest.
+    assert_eq!(seen[0].gun.as_str(), "example.com/team/new");
+    seen.sort_by(|a, b| a.gun.cmp(&b.gun));
+    let mut expected = contents.repos.clone();
+    expected.sort_by(|a, b| a.gun.cmp(&b.gun));
+    assert_eq!(seen, expected);
+    assert_eq!(header.guns.len(), 3);
+    assert_eq!(sha256_hex(&header.manifest_bytes), digest);
+}
+
+#[test]
+fn read_each_stops_when_a_step_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b");
+    write(&path, &sample()).unwrap();
+
+    let mut calls = 0;
+    let result = read_each(&path, &Limits::default(), |_, _| {
+        calls += 1;
+        Err("no room")
+    });
+    assert!(matches!(result, Err(Halt::Step("no room"))));
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn read_each_refuses_a_bundle_that_fails_after_a_handover() {
+    let other = "repos/example.com/zzz/metadata/root.json";
+    let mut manifest = manifest_value(&[(&root(), b"{}"), (other, b"{}")]);
+    manifest["guns"] =
+        json!([{"gun": GUN, "new": false}, {"gun": "example.com/zzz", "new": false}]);
+    let tar = Craft::new().manifest(&manifest).file(&root(), b"{}").file(other, b"[]").finish();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b");
+    std::fs::write(&path, zstd(&tar)).unwrap();
+
+    let mut handed = Vec::new();
+    let result = read_each(&path, &Limits::default(), |_, repo| {
+        handed.push(repo.gun.to_string());
+        Ok::<(), BundleError>(())
+    });
+    assert_eq!(handed, [GUN]);
+    let err = result.unwrap_err().into_inner();
+    assert!(matches!(err, BundleError::DigestMismatch { path, .. } if path == other));
+}
