@@ -61,6 +61,55 @@ pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> 
     sync_dir(dir)
 }
 
+/// A file written and flushed to disk under a temporary name, not yet in place: for changes
+/// that must wait until a whole input has passed, such as an import read one repository at a
+/// time. Dropped without [`commit`](Staged::commit), it leaves nothing behind.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    target: std::path::PathBuf,
+}
+
+/// Writes what `fill` writes to a flushed temporary file beside `path`, created with `mode`.
+pub fn stage(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<Staged> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(parent_dir(path))?;
+
+    fill(tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    crash_point();
+    Ok(Staged { tmp, target: path.to_path_buf() })
+}
+
+/// Renames every staged file into place, then flushes each directory once. A crash part way
+/// leaves each file old or new, never a mix within one file.
+pub fn commit_all(staged: Vec<Staged>) -> io::Result<()> {
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    for file in staged {
+        let dir = parent_dir(&file.target).to_path_buf();
+        file.tmp.persist(&file.target).map_err(|e| e.error)?;
+        crash_point();
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs.iter().try_for_each(|dir| sync_dir(dir))
+}
+
+/// An empty temporary file beside `path`, removed when dropped: scratch space on the same
+/// disk as an output, such as a bundle's spool.
+pub fn temporary_beside(path: &Path, mode: u32) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(parent_dir(path))
+}
+
 /// Prefix of the temporary files [`write_atomic`] makes; a crash can leave one behind, and
 /// [`remove_stale_temporaries`] clears them.
 pub const TEMP_PREFIX: &str = ".airlock-tmp-";

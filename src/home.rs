@@ -248,6 +248,25 @@ impl Home {
             .map_err(|source| HomeError::Io { path, source })
     }
 
+    /// Writes `state` beside its file without replacing it yet; [`Home::commit_repos`] puts
+    /// staged states in place once a whole import has passed.
+    pub fn stage_repo(&self, state: &RepoState) -> Result<fsutil::Staged, HomeError> {
+        let path = self.repo_path(&state.gun());
+        let write = |file: &mut File| {
+            let mut out = io::BufWriter::new(file);
+            serde_json::to_writer_pretty(&mut out, state)?;
+            io::Write::flush(&mut out)
+        };
+        fsutil::stage(&path, fsutil::PRIVATE_FILE_MODE, write)
+            .map_err(|source| HomeError::Io { path, source })
+    }
+
+    /// Puts staged states in place.
+    pub fn commit_repos(&self, staged: Vec<fsutil::Staged>) -> Result<(), HomeError> {
+        let path = self.dir.join("repos");
+        fsutil::commit_all(staged).map_err(|source| HomeError::Io { path, source })
+    }
+
     pub fn forget_repo(&self, gun: &Gun) -> Result<(), HomeError> {
         let path = self.repo_path(gun);
         fsutil::remove_file_durable(&path).map_err(|source| HomeError::Io { path, source })

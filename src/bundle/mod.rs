@@ -36,7 +36,7 @@ pub use layout::PathRule;
 pub use limits::Limits;
 pub use manifest::{GunInfo, Manifest, FORMAT, FORMAT_VERSION};
 pub use reader::{inspect, read, read_each, BundleHeader, Halt};
-pub use writer::{write, BUNDLE_MODE};
+pub use writer::{write, BundleWriter, BUNDLE_MODE};
 
 /// Which way a bundle travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -6,16 +6,21 @@
 //! same checks the reader applies, so airlock never writes a bundle it would refuse to read.
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use tar::{EntryType, Header};
+use tempfile::NamedTempFile;
 use time::OffsetDateTime;
 
 use super::layout::{Slot, MANIFEST_PATH};
 use super::manifest::{Manifest, FORMAT_VERSION};
-use super::{sha256_hex, BundleContents, BundleError, EntryInfo, GunInfo, Limits};
-use crate::fsutil::write_atomic_with;
+use super::{
+    sha256_hex, AuditFiles, BundleContents, BundleError, BundleKind, EntryInfo, GunInfo, Limits,
+    RepoFiles,
+};
+use crate::fsutil::{self, write_atomic_with};
+use crate::tuf::Gun;
 
 /// File mode of bundles: they hold public trust data only.
 pub const BUNDLE_MODE: u32 = 0o644;
@@ -28,63 +33,139 @@ const ZSTD_LEVEL: i32 = 3;
 
 /// Writes `contents` as a bundle at `path`, atomically, and returns the bundle digest.
 pub fn write(path: &Path, contents: &BundleContents) -> Result<String, BundleError> {
-    let files = collect_files(contents);
-    let manifest_bytes = build_manifest(contents, &files)?;
-    let mtime = entry_mtime(contents.created)?;
-
-    write_atomic_with(path, BUNDLE_MODE, |file| write_stream(file, mtime, &manifest_bytes, &files))
-        .map_err(|source| BundleError::Write { path: path.to_path_buf(), source })?;
-
-    Ok(sha256_hex(&manifest_bytes))
-}
-
-/// Every file of every repository with its entry path, sorted by path.
-fn collect_files(contents: &BundleContents) -> Vec<(String, &[u8])> {
-    let mut files = Vec::new();
+    let mut writer = BundleWriter::create(path, contents.kind, contents.created)?;
+    writer.answers(contents.answers.clone());
     for repo in &contents.repos {
-        let metadata = repo.metadata.iter().map(|(r, b)| (Slot::Metadata(r.clone()), b));
-        let history = repo.root_history.iter().map(|(n, b)| (Slot::History(*n), b));
-        let keys = repo.server_keys.iter().map(|(r, b)| (Slot::ServerKey(r.clone()), b));
-        let rotated = repo.rotated_server_keys.iter();
-        let rotated = rotated.map(|(r, b)| (Slot::RotatedServerKey(r.clone()), b));
-        for (slot, bytes) in metadata.chain(history).chain(keys).chain(rotated) {
-            files.push((slot.path(&repo.gun), bytes.as_slice()));
-        }
+        writer.add(repo)?;
     }
-    if let (Some(audit), Some(first)) = (&contents.audit, contents.repos.first()) {
-        files.push((Slot::AuditLog.path(&first.gun), audit.log.as_slice()));
-        files.push((Slot::AuditHead.path(&first.gun), audit.head.as_slice()));
-    }
-
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files
+    writer.finish(contents.audit.as_ref())
 }
 
-/// Serializes the manifest and checks it as a reader with default limits would.
-fn build_manifest(
-    contents: &BundleContents,
-    files: &[(String, &[u8])],
-) -> Result<Vec<u8>, BundleError> {
-    let entries = files.iter().map(|(path, bytes)| EntryInfo {
-        path: path.clone(),
-        sha256: sha256_hex(bytes),
-        length: bytes.len() as u64,
-    });
-    let guns = contents.repos.iter().map(|r| GunInfo { gun: r.gun.clone(), new: r.new });
+/// Writes a bundle one repository at a time, so a caller can drop each repository's files
+/// once they were added: memory grows with the largest repository, not with the bundle.
+///
+/// Added files go to a spool file beside the output, hashed on the way; [`finish`] writes the
+/// manifest and then copies the files from the spool in manifest order. Nothing appears at
+/// the output path unless `finish` succeeds, and the spool is removed either way.
+///
+/// [`finish`]: BundleWriter::finish
+pub struct BundleWriter {
+    path: PathBuf,
+    kind: BundleKind,
+    created: OffsetDateTime,
+    answers: Option<String>,
+    guns: Vec<GunInfo>,
+    /// Every file so far with where its bytes are in the spool.
+    files: Vec<Spooled>,
+    spool: io::BufWriter<NamedTempFile>,
+    spooled: u64,
+}
 
-    let manifest = Manifest {
-        format_version: FORMAT_VERSION,
-        kind: contents.kind,
-        created: contents.created,
-        tool: tool_name(),
-        guns: guns.collect(),
-        answers: contents.answers.clone(),
-        entries: entries.collect(),
-    };
-    let bytes = manifest.to_bytes()?;
+struct Spooled {
+    info: EntryInfo,
+    offset: u64,
+}
 
-    Manifest::parse(&bytes, &Limits::default())?;
-    Ok(bytes)
+impl BundleWriter {
+    /// Starts a bundle that will be written at `path`.
+    pub fn create(
+        path: &Path,
+        kind: BundleKind,
+        created: OffsetDateTime,
+    ) -> Result<BundleWriter, BundleError> {
+        entry_mtime(created)?;
+        let spool = fsutil::temporary_beside(path, fsutil::PRIVATE_FILE_MODE)
+            .map_err(|source| BundleError::Write { path: path.to_path_buf(), source })?;
+        Ok(BundleWriter {
+            path: path.to_path_buf(),
+            kind,
+            created,
+            answers: None,
+            guns: Vec::new(),
+            files: Vec::new(),
+            spool: io::BufWriter::new(spool),
+            spooled: 0,
+        })
+    }
+
+    /// For a response, the digest of the pull bundle it answers.
+    pub fn answers(&mut self, digest: Option<String>) {
+        self.answers = digest;
+    }
+
+    /// Adds one repository's files.
+    pub fn add(&mut self, repo: &RepoFiles) -> Result<(), BundleError> {
+        self.guns.push(GunInfo { gun: repo.gun.clone(), new: repo.new });
+        for (slot, bytes) in repo_files(repo) {
+            self.spool_file(slot.path(&repo.gun), bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the repositories in the order of `guns` (any not named go last, in the order
+    /// added): for callers that add them as they complete, out of order.
+    pub fn order_guns(&mut self, guns: &[Gun]) {
+        let position = |info: &GunInfo| guns.iter().position(|g| *g == info.gun);
+        self.guns.sort_by_key(|info| position(info).unwrap_or(usize::MAX));
+    }
+
+    /// Writes the bundle, with `audit` filed under the first repository, and returns its
+    /// digest.
+    pub fn finish(mut self, audit: Option<&AuditFiles>) -> Result<String, BundleError> {
+        if let (Some(audit), Some(first)) = (audit, self.guns.first()) {
+            let gun = first.gun.clone();
+            self.spool_file(Slot::AuditLog.path(&gun), &audit.log)?;
+            self.spool_file(Slot::AuditHead.path(&gun), &audit.head)?;
+        }
+        self.files.sort_by(|a, b| a.info.path.cmp(&b.info.path));
+        let manifest_bytes = self.build_manifest()?;
+        let mtime = entry_mtime(self.created)?;
+
+        let write_err = |source| BundleError::Write { path: self.path.clone(), source };
+        let spool = self.spool.into_inner().map_err(|e| write_err(e.into_error()))?;
+        let mut spool = spool.into_file();
+        let fill =
+            |file: &mut File| write_stream(file, mtime, &manifest_bytes, &self.files, &mut spool);
+        write_atomic_with(&self.path, BUNDLE_MODE, fill).map_err(write_err)?;
+        Ok(sha256_hex(&manifest_bytes))
+    }
+
+    fn spool_file(&mut self, path: String, bytes: &[u8]) -> Result<(), BundleError> {
+        let write_err = |source| BundleError::Write { path: self.path.clone(), source };
+        self.spool.write_all(bytes).map_err(write_err)?;
+        let info = EntryInfo { path, sha256: sha256_hex(bytes), length: bytes.len() as u64 };
+        self.files.push(Spooled { info, offset: self.spooled });
+        self.spooled += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Serializes the manifest and checks it as a reader with default limits would.
+    fn build_manifest(&self) -> Result<Vec<u8>, BundleError> {
+        let manifest = Manifest {
+            format_version: FORMAT_VERSION,
+            kind: self.kind,
+            created: self.created,
+            tool: tool_name(),
+            guns: self.guns.clone(),
+            answers: self.answers.clone(),
+            entries: self.files.iter().map(|f| f.info.clone()).collect(),
+        };
+        let bytes = manifest.to_bytes()?;
+
+        Manifest::parse(&bytes, &Limits::default())?;
+        Ok(bytes)
+    }
+}
+
+/// Every file of one repository with its slot.
+fn repo_files(repo: &RepoFiles) -> impl Iterator<Item = (Slot, &[u8])> {
+    let metadata = repo.metadata.iter().map(|(r, b)| (Slot::Metadata(r.clone()), b));
+    let history = repo.root_history.iter().map(|(n, b)| (Slot::History(*n), b));
+    let keys = repo.server_keys.iter().map(|(r, b)| (Slot::ServerKey(r.clone()), b));
+    let rotated = repo.rotated_server_keys.iter();
+    let rotated = rotated.map(|(r, b)| (Slot::RotatedServerKey(r.clone()), b));
+    let all = metadata.chain(history).chain(keys).chain(rotated);
+    all.map(|(slot, bytes)| (slot, bytes.as_slice()))
 }
 
 /// The `tool` value airlock writes.
@@ -100,21 +181,24 @@ fn entry_mtime(created: OffsetDateTime) -> Result<u64, BundleError> {
     })
 }
 
-/// Writes the compressed archive: the manifest, then the files in manifest order, then the
-/// end-of-archive marker, all in one zstd frame.
+/// Writes the compressed archive: the manifest, then the files in manifest order from the
+/// spool, then the end-of-archive marker, all in one zstd frame.
 fn write_stream(
     file: &mut File,
     mtime: u64,
     manifest_bytes: &[u8],
-    files: &[(String, &[u8])],
+    files: &[Spooled],
+    spool: &mut File,
 ) -> io::Result<()> {
     let mut encoder = zstd::stream::write::Encoder::new(&mut *file, ZSTD_LEVEL)?;
     encoder.include_checksum(true)?;
 
     let mut archive = tar::Builder::new(encoder);
-    append(&mut archive, MANIFEST_PATH, manifest_bytes, mtime)?;
-    for (path, bytes) in files {
-        append(&mut archive, path, bytes, mtime)?;
+    append(&mut archive, MANIFEST_PATH, manifest_bytes.len() as u64, manifest_bytes, mtime)?;
+    for spooled in files {
+        spool.seek(SeekFrom::Start(spooled.offset))?;
+        let data = io::BufReader::new(Read::by_ref(spool).take(spooled.info.length));
+        append(&mut archive, &spooled.info.path, spooled.info.length, data, mtime)?;
     }
 
     let encoder = archive.into_inner()?;
@@ -126,18 +210,19 @@ fn write_stream(
 fn append<W: Write>(
     archive: &mut tar::Builder<W>,
     path: &str,
-    bytes: &[u8],
+    length: u64,
+    data: impl Read,
     mtime: u64,
 ) -> io::Result<()> {
     let mut header = Header::new_gnu();
     header.set_entry_type(EntryType::Regular);
-    header.set_size(bytes.len() as u64);
+    header.set_size(length);
     header.set_mode(ENTRY_MODE);
     header.set_uid(0);
     header.set_gid(0);
     header.set_mtime(mtime);
 
-    archive.append_data(&mut header, path, bytes)
+    archive.append_data(&mut header, path, data)
 }
 
 #[cfg(test)]
@@ -257,5 +342,48 @@ mod tests {
         contents.repos = vec![outer, inner];
 
         assert!(matches!(write(&path, &contents), Err(BundleError::AmbiguousPath { .. })));
+    }
+
+    /// Only the bundle is left in its directory, whether writing succeeded or not.
+    fn leftovers(dir: &Path) -> Vec<String> {
+        let names = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name());
+        names.map(|n| n.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn streaming_writer_matches_write_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let (whole, streamed) = (dir.path().join("whole"), dir.path().join("streamed"));
+        let mut contents = sample_response();
+        let (log, head) = (b"{\"seq\":1}\n".to_vec(), b"{\"head\":1}".to_vec());
+        contents.audit = Some(super::super::AuditFiles { log, head });
+        let digest = write(&whole, &contents).unwrap();
+        assert_eq!(read(&whole, &Limits::default()).unwrap().contents, contents);
+
+        // Added out of order, then put back in manifest order.
+        let mut writer = BundleWriter::create(&streamed, contents.kind, contents.created).unwrap();
+        writer.answers(contents.answers.clone());
+        for repo in contents.repos.iter().rev() {
+            writer.add(repo).unwrap();
+        }
+        let order: Vec<Gun> = contents.repos.iter().map(|r| r.gun.clone()).collect();
+        writer.order_guns(&order);
+        assert_eq!(writer.finish(contents.audit.as_ref()).unwrap(), digest);
+        assert_eq!(fs::read(&whole).unwrap(), fs::read(&streamed).unwrap());
+
+        let mut names = leftovers(dir.path());
+        names.sort();
+        assert_eq!(names, ["streamed", "whole"]);
+    }
+
+    #[test]
+    fn a_refused_bundle_leaves_no_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b");
+        let mut contents = sample();
+        contents.repos.push(contents.repos[0].clone());
+
+        assert!(matches!(write(&path, &contents), Err(BundleError::DuplicateGun { .. })));
+        assert!(leftovers(dir.path()).is_empty());
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use time::OffsetDateTime;
 
-use crate::bundle::{self, BundleKind, Limits, RepoFiles};
+use crate::bundle::{self, BundleHeader, BundleKind, Limits, RepoFiles};
 use crate::crypto::{KeyId, PublicKey};
 use crate::home::{Bytes, Home, RepoState};
 use crate::ops::OpsError;
@@ -56,26 +56,38 @@ pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportRe
             OpsError::Usage(format!("--root-keyid {pin:?} is not a key ID (64 lower-case hex)"))
         })?;
     }
-    let bundle = bundle::read(path, &Limits::default()).map_err(OpsError::bundle(path))?;
-    if bundle.contents.kind != BundleKind::Pull {
-        return Err(OpsError::WrongBundle(format!(
-            "{} is a response bundle; import takes pull bundles (responses go to `airlock push`)",
-            path.display()
-        )));
-    }
-
+    // One repository at a time: each is verified and its new state written beside the old
+    // one, and nothing replaces anything until the whole bundle has passed.
     let mut staged = Vec::new();
-    for repo in &bundle.contents.repos {
-        let previous = home.repo(&repo.gun)?;
-        staged.push(verify_one(repo, previous, &bundle.digest, opts)?);
-    }
-
     let mut reports = Vec::new();
-    for (state, report) in staged {
-        home.save_repo(&state)?;
+    let header = bundle::read_each(path, &Limits::default(), |header, repo| {
+        require_pull(header, path)?;
+        let previous = home.repo(&repo.gun)?;
+        let (state, report) = verify_one(&repo, previous, &header.digest, opts)?;
+        staged.push(home.stage_repo(&state)?);
         reports.push(report);
+        Ok(())
+    })
+    .map_err(|halt| match halt {
+        bundle::Halt::Bundle(e) => OpsError::bundle(path)(e),
+        bundle::Halt::Step(e) => e,
+    })?;
+    require_pull(&header, path)?;
+
+    home.commit_repos(staged)?;
+    let order = |report: &GunReport| header.guns.iter().position(|g| g.gun.as_str() == report.gun);
+    reports.sort_by_key(order);
+    Ok(ImportReport { bundle_digest: header.digest, guns: reports })
+}
+
+fn require_pull(header: &BundleHeader, path: &Path) -> Result<(), OpsError> {
+    if header.kind == BundleKind::Pull {
+        return Ok(());
     }
-    Ok(ImportReport { bundle_digest: bundle.digest, guns: reports })
+    Err(OpsError::WrongBundle(format!(
+        "{} is a response bundle; import takes pull bundles (responses go to `airlock push`)",
+        path.display()
+    )))
 }
 
 fn verify_one(
