@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use crate::backup::BackupError;
-use crate::bundle::BundleError;
+use crate::bundle::{BundleError, Halt};
 use crate::change::ChangeError;
 use crate::crypto::CryptoError;
 use crate::home::HomeError;
@@ -89,6 +89,15 @@ impl OpsError {
     /// Adds the bundle's path to a bundle error.
     pub fn bundle(path: &std::path::Path) -> impl FnOnce(BundleError) -> OpsError + '_ {
         move |source| OpsError::Bundle { path: path.to_path_buf(), source }
+    }
+
+    /// The error that stopped a [`read_each`](crate::bundle::read_each) of the bundle at
+    /// `path`: the bundle's own, with its path, or the step's.
+    pub fn halted(path: &std::path::Path) -> impl FnOnce(Halt<OpsError>) -> OpsError + '_ {
+        move |halt| match halt {
+            Halt::Bundle(source) => OpsError::Bundle { path: path.to_path_buf(), source },
+            Halt::Step(e) => e,
+        }
     }
 }
 

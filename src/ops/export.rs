@@ -12,7 +12,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256, Sha512};
 use time::OffsetDateTime;
 
-use crate::bundle::{self, BundleContents, BundleKind, RepoFiles};
+use crate::bundle::{self, BundleKind, BundleWriter, Limits, RepoFiles};
 use crate::change::Change;
 use crate::crypto::{self, KeyId, PublicKey};
 use crate::home::{Bytes, Exported, Home, RepoState};
@@ -64,38 +64,32 @@ pub fn export(
         let msg = format!("{} is not a directory; -o must name a file in one", parent.display());
         return Err(OpsError::Usage(msg));
     }
+    // 1-4 per GUN, each added to the bundle as soon as it is signed and then dropped
+    let bundle_err = OpsError::bundle(out);
+    let mut writer = BundleWriter::create(out, BundleKind::Response, now).map_err(bundle_err)?;
     let mut unlocked = Unlocked::new(store);
-    let mut signed = Vec::new();
+    let mut answers = None;
+    let mut reports = Vec::new();
     for gun in guns {
         let state = home.require_repo(gun)?;
         let files = sign_gun(&state, &mut unlocked, now, lifetimes, passphrases)?;
-        signed.push((state, files));
+        let root_signatures = root_signatures(&state, &files)?;
+        let roles = versions(&files);
+        reports.push(ExportedGun { gun: state.gun.clone(), roles, root_signatures });
+        // The pull this response answers: the first GUN's (a response mixing GUNs from
+        // several pulls names the first).
+        answers.get_or_insert_with(|| state.pull_digest.clone());
+        writer.add(&response_files(&state, files)).map_err(OpsError::bundle(out))?;
     }
 
     // 5. the bundle, with the ceremony record since the previous export
     let (audit, head) = record::prepare(home, store, &mut unlocked, now, passphrases)?;
-    let repos = signed.iter().map(|(state, files)| response_files(state, files)).collect();
-    let contents = BundleContents {
-        kind: BundleKind::Response,
-        created: now,
-        answers: common_pull_digest(&signed),
-        repos,
-        audit: Some(audit),
-    };
-    let digest = bundle::write(out, &contents).map_err(OpsError::bundle(out))?;
+    writer.answers(answers);
+    let digest = writer.finish(Some(&audit)).map_err(OpsError::bundle(out))?;
     record::commit(home, &head)?;
 
-    // 6. the home
-    let mut reports = Vec::new();
-    for (mut state, files) in signed {
-        let root_signatures = root_signatures(&state, &files)?;
-        let roles = versions(&files);
-        reports.push(ExportedGun { gun: state.gun.clone(), roles, root_signatures });
-        let files = files.into_iter().map(|(r, b)| (r.to_string(), Bytes(b))).collect();
-        state.exported = Some(Exported { bundle_digest: digest.clone(), at: rfc3339(now), files });
-        state.pending.clear();
-        home.save_repo(&state)?;
-    }
+    // 6. the home, from the bundle as written
+    mark_exported(home, out, &digest, now)?;
     let bundle = out.display().to_string();
     let signed_roles: Vec<String> = reports.iter().flat_map(|g| g.roles.keys().cloned()).collect();
     let unused_lifetimes = lifetimes.unused(&signed_roles);
@@ -370,11 +364,11 @@ fn check_own_signature<T>(
     Ok(())
 }
 
-fn response_files(state: &RepoState, files: &BTreeMap<RoleName, Vec<u8>>) -> RepoFiles {
+fn response_files(state: &RepoState, files: BTreeMap<RoleName, Vec<u8>>) -> RepoFiles {
     RepoFiles {
         gun: state.gun(),
         new: false,
-        metadata: files.clone(),
+        metadata: files,
         root_history: BTreeMap::new(),
         server_keys: BTreeMap::new(),
         rotated_server_keys: BTreeMap::new(),
@@ -386,8 +380,31 @@ fn versions(files: &BTreeMap<RoleName, Vec<u8>>) -> BTreeMap<String, i64> {
     files.iter().filter_map(|(r, b)| Some((r.to_string(), version(b)?))).collect()
 }
 
-/// The pull bundle this response answers: the one its first GUN was imported from (a
-/// response mixing GUNs from several pulls names the first).
-fn common_pull_digest(signed: &[(RepoState, BTreeMap<RoleName, Vec<u8>>)]) -> Option<String> {
-    signed.first().map(|(s, _)| s.pull_digest.clone())
+/// Records in each GUN's state what the bundle at `out` carries for it, as exported and no
+/// longer pending. The bundle is read back one repository at a time, so what is recorded is
+/// exactly what was written.
+fn mark_exported(
+    home: &Home,
+    out: &Path,
+    digest: &str,
+    now: OffsetDateTime,
+) -> Result<(), OpsError> {
+    let mut staged = Vec::new();
+    let header = bundle::read_each(out, &Limits::default(), |_, repo| {
+        let mut state = home.require_repo(&repo.gun)?;
+        let files = repo.metadata.into_iter().map(|(r, b)| (r.to_string(), Bytes(b))).collect();
+        let bundle_digest = digest.to_string();
+        state.exported = Some(Exported { bundle_digest, at: rfc3339(now), files });
+        state.pending.clear();
+        staged.push(home.stage_repo(&state)?);
+        Ok(())
+    })
+    .map_err(OpsError::halted(out))?;
+
+    if header.digest != digest {
+        let source = std::io::Error::other("the bundle changed while it was being written");
+        return Err(OpsError::Io { path: out.to_path_buf(), source });
+    }
+    home.commit_repos(staged)?;
+    Ok(())
 }

@@ -68,10 +68,7 @@ pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportRe
         reports.push(report);
         Ok(())
     })
-    .map_err(|halt| match halt {
-        bundle::Halt::Bundle(e) => OpsError::bundle(path)(e),
-        bundle::Halt::Step(e) => e,
-    })?;
+    .map_err(OpsError::halted(path))?;
     require_pull(&header, path)?;
 
     home.commit_repos(staged)?;
