@@ -1,12 +1,14 @@
 //! `pull`, `push` and `delete`: the only commands that touch the network (feature `online`).
 
+use std::sync::Mutex;
+
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::progress::{in_parallel, Counter};
+use super::progress::{in_parallel, in_pipeline, Counter};
 use super::run::print_json;
 use super::{Cli, DeleteArgs, PullArgs, PushArgs, ServerArgs};
-use crate::bundle::{self, BundleContents, BundleKind, Limits};
+use crate::bundle::{self, BundleKind, BundleWriter, Limits};
 use crate::online::{self, Client, OnlineError};
 use crate::ops::custody;
 use crate::ops::OpsError;
@@ -40,35 +42,88 @@ pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsEr
         }
     }
 
+    // Each repository goes into the bundle as soon as it arrives, and is dropped.
+    let bundle_err = OpsError::bundle(&args.output);
+    let writer = BundleWriter::create(&args.output, BundleKind::Pull, now).map_err(bundle_err)?;
+    let writer = Mutex::new(writer);
     let counter = Counter::new("pulled", guns.len(), cli.json || cli.quiet);
     let pulled = in_parallel(&guns, usize::from(args.jobs), |gun| {
-        let pulled = online::pull_repo(&client, gun, &rotate);
+        let pulled = pull_into(&client, gun, &rotate, &writer);
         let line = match &pulled {
             Ok(p) if p.new => format!("Pulled {gun}: no trust data yet (new)"),
-            Ok(p) => format!("Pulled {gun}: {} role file(s)", p.metadata.len()),
+            Ok(p) => format!("Pulled {gun}: {} role file(s)", p.roles),
             Err(e) => format!("Pulling {gun} FAILED: {e}"),
         };
         counter.say(&line);
         pulled
     });
-    let mut repos = Vec::new();
     for (gun, pulled) in guns.iter().zip(pulled) {
-        let pulled = pulled.map_err(|e| OpsError::Online(format!("{gun}: {e}")))?;
-        for role in pulled.rotated_server_keys.keys() {
+        let pulled = pulled.map_err(|e| e.context(gun, &args.output))?;
+        for role in pulled.rotated {
             eprintln!("{gun}: the server made a new {role} key; root lists it after `key rotate`");
         }
-        repos.push(pulled);
     }
 
-    let contents =
-        BundleContents { kind: BundleKind::Pull, created: now, answers: None, repos, audit: None };
-    let digest = bundle::write(&args.output, &contents).map_err(OpsError::bundle(&args.output))?;
+    let mut writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
+    writer.order_guns(&guns);
+    let digest = writer.finish(None).map_err(OpsError::bundle(&args.output))?;
     eprintln!("Wrote {} (digest {digest})", args.output.display());
     if cli.json {
         return print_json(&serde_json::json!({"bundle": args.output, "bundle_digest": digest}));
     }
     super::output::line(format_args!("{digest}"))?;
     Ok(())
+}
+
+/// What [`pull_into`] tells about one repository.
+struct Pulled {
+    new: bool,
+    roles: usize,
+    /// Roles whose server key was rotated on request.
+    rotated: Vec<RoleName>,
+}
+
+/// Why one repository did not make it into the bundle.
+enum PullFailure {
+    Online(OnlineError),
+    Bundle(bundle::BundleError),
+}
+
+impl std::fmt::Display for PullFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PullFailure::Online(e) => e.fmt(f),
+            PullFailure::Bundle(e) => e.fmt(f),
+        }
+    }
+}
+
+impl PullFailure {
+    fn context(self, gun: &Gun, bundle: &std::path::Path) -> OpsError {
+        match self {
+            PullFailure::Online(e) => OpsError::Online(format!("{gun}: {e}")),
+            PullFailure::Bundle(e) => OpsError::bundle(bundle)(e),
+        }
+    }
+}
+
+/// Pulls one repository and adds it to the bundle being written.
+fn pull_into(
+    client: &Client,
+    gun: &Gun,
+    rotate: &[RoleName],
+    writer: &Mutex<BundleWriter>,
+) -> Result<Pulled, PullFailure> {
+    let repo = online::pull_repo(client, gun, rotate).map_err(PullFailure::Online)?;
+    let summary = Pulled {
+        new: repo.new,
+        roles: repo.metadata.len(),
+        rotated: repo.rotated_server_keys.keys().cloned().collect(),
+    };
+
+    let mut writer = writer.lock().unwrap_or_else(|e| e.into_inner());
+    writer.add(&repo).map_err(PullFailure::Bundle)?;
+    Ok(summary)
 }
 
 /// The roles `--rotate-server-key` names: timestamp or snapshot, each once.
@@ -200,12 +255,15 @@ fn already_on_server(client: &Client, gun: &Gun, files: &[(RoleName, Vec<u8>)]) 
 }
 
 pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
-    let bundle =
-        bundle::read(&args.bundle, &Limits::default()).map_err(OpsError::bundle(&args.bundle))?;
-    if bundle.contents.kind != BundleKind::Response {
+    // The whole bundle is verified before anything is sent; then it is read again one
+    // repository at a time, each checked against the manifest verified here.
+    let path = &args.bundle;
+    let (manifest, digest, _) =
+        bundle::inspect(path, &Limits::default()).map_err(OpsError::bundle(path))?;
+    if manifest.kind != BundleKind::Response {
         return Err(OpsError::WrongBundle(format!(
             "{} is a pull bundle; push takes the response bundle that `airlock export` wrote",
-            args.bundle.display()
+            path.display()
         )));
     }
     let client = client(&args.server)?;
@@ -213,12 +271,16 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
     // A repository is sent only if it passes the rules import applies; one that does not,
     // or that the server refuses, is reported and the others go on. Pushing the same bundle
     // again sends what is missing (what the server already holds is recognised).
-    let counter = Counter::new("pushed", bundle.contents.repos.len(), cli.json || cli.quiet);
-    let results = in_parallel(&bundle.contents.repos, usize::from(args.jobs), |repo| {
-        let (result, line) = push_one(&client, repo);
+    let counter = Counter::new("pushed", manifest.guns.len(), cli.json || cli.quiet);
+    let push_repo = |repo: bundle::RepoFiles| {
+        let (result, line) = push_one(&client, &repo);
         counter.say(&line);
         result
-    });
+    };
+    let each_repo = |send: &mut dyn FnMut(bundle::RepoFiles)| read_again(path, &digest, send);
+    let (read, mut results) = in_pipeline(usize::from(args.jobs), each_repo, push_repo);
+    let order = |r: &PushResult| manifest.guns.iter().position(|g| g.gun.as_str() == r.gun);
+    results.sort_by_key(order);
 
     let answers = results.iter().map(|r| match &r.error {
         None => format!("{}: accepted", r.gun),
@@ -227,6 +289,15 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
     super::record::note_message(answers.collect::<Vec<_>>().join("; "));
     if cli.json {
         print_json(&results)?;
+    }
+    if let Err(halt) = read {
+        // Only a bundle that changed on disk after it was verified gets here.
+        let (done, total) = (results.len(), manifest.guns.len());
+        eprintln!(
+            "airlock: reading {} stopped after {done} of {total} repositories",
+            path.display()
+        );
+        return Err(OpsError::halted(path)(halt));
     }
     let failed = results.iter().filter(|r| !r.ok).count();
     if failed == 0 {
@@ -241,6 +312,23 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
         return Err(OpsError::Remote(msg));
     }
     Err(OpsError::Online(msg))
+}
+
+/// Reads the bundle at `path` again and sends each repository on, as long as its manifest is
+/// still the one verified (digest `digest`).
+fn read_again(
+    path: &std::path::Path,
+    digest: &str,
+    send: &mut dyn FnMut(bundle::RepoFiles),
+) -> Result<bundle::BundleHeader, bundle::Halt<OpsError>> {
+    bundle::read_each(path, &Limits::default(), |header, repo| {
+        if header.digest != digest {
+            let source = std::io::Error::other("the bundle changed since it was verified");
+            return Err(OpsError::Io { path: path.to_path_buf(), source });
+        }
+        send(repo);
+        Ok(())
+    })
 }
 
 /// `airlock delete GUN --server URL --remote`: deletes every piece of the GUN's trust data on

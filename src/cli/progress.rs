@@ -119,3 +119,69 @@ pub fn in_parallel<T: Sync, R: Send>(
     let slots = slots.into_inner().unwrap_or_else(|e| e.into_inner());
     slots.into_iter().map(|r| r.expect("every item was worked on")).collect()
 }
+
+/// Runs `work` with up to `jobs` threads on the items `produce` hands to its sender, as they
+/// come: at most `jobs` items wait at a time, so memory stays bounded however many there are.
+/// Returns what `produce` returned and the results, in the order they finished.
+#[cfg(feature = "online")]
+pub fn in_pipeline<T: Send, R: Send, P>(
+    jobs: usize,
+    produce: impl FnOnce(&mut dyn FnMut(T)) -> P,
+    work: impl Fn(T) -> R + Sync,
+) -> (P, Vec<R>) {
+    let jobs = jobs.max(1);
+    let (sender, receiver) = mpsc::sync_channel::<T>(jobs);
+    let receiver = std::sync::Mutex::new(receiver);
+    let results = std::sync::Mutex::new(Vec::new());
+
+    let produced = thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok(item) = next else { break };
+                let result = work(item);
+                results.lock().unwrap_or_else(|e| e.into_inner()).push(result);
+            });
+        }
+        // Workers stop once the sender is gone and the queue is empty.
+        let sender = sender;
+        produce(&mut |item| {
+            // Workers only stop after the sender is dropped, so sending cannot fail here.
+            let _ = sender.send(item);
+        })
+    });
+    (produced, results.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+#[cfg(all(test, feature = "online"))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn pipeline_works_every_item_and_bounds_the_queue() {
+        let (jobs, waiting, most) = (3, AtomicUsize::new(0), AtomicUsize::new(0));
+        let (produced, mut results) = in_pipeline(
+            jobs,
+            |send| {
+                for i in 0..200u32 {
+                    let now = waiting.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    send(i);
+                }
+                "done"
+            },
+            |i| {
+                waiting.fetch_sub(1, Ordering::SeqCst);
+                thread::sleep(Duration::from_micros(50));
+                i * 2
+            },
+        );
+
+        assert_eq!(produced, "done");
+        results.sort_unstable();
+        assert_eq!(results, (0..200).map(|i| i * 2).collect::<Vec<_>>());
+        // Queued items plus one in each worker's hands, plus the one being sent.
+        assert!(most.load(Ordering::SeqCst) <= 2 * jobs + 1, "{most:?}");
+    }
+}
