@@ -40,7 +40,12 @@ fn bundle_500(c: &mut Criterion) {
         })
     });
     group.bench_function("read", |b| b.iter(|| bundle::read(&path, &Limits::default()).unwrap()));
-    let opts = ImportOptions { now, allow_expired: false, pinned_root: None };
+    let opts = ImportOptions {
+        now,
+        allow_expired: false,
+        pinned_root: None,
+        tally: &airlock::ops::progress::NoTally,
+    };
     group.bench_function("import", |b| {
         b.iter_batched(
             || tempfile::tempdir().unwrap(),

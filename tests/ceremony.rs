@@ -45,8 +45,7 @@ fn new_repository_ceremony_produces_what_notary_accepts() {
         &store,
         std::slice::from_ref(&gun),
         &out,
-        now,
-        &Default::default(),
+        &ops::export::ExportOptions::new(now, &Default::default()),
         &mut p,
     )
     .unwrap();
@@ -155,8 +154,7 @@ fn wrong_passphrase_writes_nothing() {
         &store,
         std::slice::from_ref(&gun),
         &out,
-        now,
-        &Default::default(),
+        &ops::export::ExportOptions::new(now, &Default::default()),
         &mut wrong,
     )
     .unwrap_err();

@@ -30,8 +30,9 @@ fn custodian(dir: &Path, name: &str, gun: &Gun) -> (Home, KeyStore, PublicKey) {
 fn export(home: &Home, store: &KeyStore, gun: &Gun, out: &Path) -> ops::export::ExportReport {
     let now = OffsetDateTime::now_utc();
     let guns = std::slice::from_ref(gun);
-    ops::export::export(home, store, guns, out, now, &Default::default(), &mut passphrases())
-        .unwrap()
+    let lifetimes = Default::default();
+    let opts = ops::export::ExportOptions::new(now, &lifetimes);
+    ops::export::export(home, store, guns, out, &opts, &mut passphrases()).unwrap()
 }
 
 fn sign(

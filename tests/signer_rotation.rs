@@ -55,7 +55,12 @@ fn repo() -> Repo {
     let home = Home::open(&dir.path().join("home")).unwrap();
     let store = KeyStore::with_work_factor(&home.keystore_dir(), 10).unwrap();
     let now = OffsetDateTime::now_utc();
-    let opts = ops::import::ImportOptions { now, allow_expired: false, pinned_root: None };
+    let opts = ops::import::ImportOptions {
+        now,
+        allow_expired: false,
+        pinned_root: None,
+        tally: &ops::progress::NoTally,
+    };
     ops::import::import(&home, &bundle, &opts).unwrap();
     let gun = Gun::parse(support::GUN).unwrap();
     let mut p = passphrases();
@@ -111,8 +116,7 @@ fn a_rotation_keeping_the_threshold_replaces_the_keys_and_witnesses_releases() {
         &r.store,
         guns,
         &out,
-        now,
-        &Default::default(),
+        &ops::export::ExportOptions::new(now, &Default::default()),
         &mut passphrases(),
     )
     .unwrap();

@@ -8,6 +8,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::ops::keys::Progress;
+use crate::ops::progress::Tally;
 
 const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
 const FRAME_TIME: Duration = Duration::from_millis(120);
@@ -62,6 +63,49 @@ fn spin(what: &str, stopped: &mpsc::Receiver<()>) {
     let _ = stderr.flush();
 }
 
+/// A progress bar on stderr while a command works through many repositories, erased when
+/// dropped. Draws only on a terminal, never with `--json` or `--quiet`, and not for one
+/// repository.
+pub struct Bar {
+    what: &'static str,
+    draw: bool,
+    drawn: std::sync::atomic::AtomicBool,
+}
+
+impl Bar {
+    pub fn new(what: &'static str, quiet: bool) -> Bar {
+        let draw = !quiet && io::stderr().is_terminal();
+        Bar { what, draw, drawn: std::sync::atomic::AtomicBool::new(false) }
+    }
+}
+
+impl Tally for Bar {
+    fn advance(&self, done: usize, total: usize) {
+        if !self.draw || total < 2 {
+            return;
+        }
+        let mut stderr = io::stderr().lock();
+        let _ = write!(stderr, "{CLEAR_LINE}{}", bar_line(self.what, done, total));
+        let _ = stderr.flush();
+        self.drawn.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if self.drawn.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = write!(io::stderr(), "{CLEAR_LINE}");
+        }
+    }
+}
+
+/// `what [#####-----] done/total`.
+fn bar_line(what: &str, done: usize, total: usize) -> String {
+    const WIDTH: usize = 30;
+    let filled = (done.min(total) * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    format!("{what} [{}{}] {done}/{total}", "#".repeat(filled), "-".repeat(WIDTH - filled))
+}
+
 /// `what n/total` on stderr while many repositories are worked on, redrawn as each one
 /// finishes; per-item lines go through [`Counter::say`] so they do not tear it. Draws only
 /// on a terminal, and never with `--json` or `--quiet`.
@@ -90,7 +134,7 @@ impl Counter {
         }
         let _ = writeln!(stderr, "{line}");
         if self.draw && *done < self.total {
-            let _ = write!(stderr, "{} {}/{}", self.what, *done, self.total);
+            let _ = write!(stderr, "{}", bar_line(self.what, *done, self.total));
         }
         let _ = stderr.flush();
     }
@@ -183,5 +227,20 @@ mod tests {
         assert_eq!(results, (0..200).map(|i| i * 2).collect::<Vec<_>>());
         // Queued items plus one in each worker's hands, plus the one being sent.
         assert!(most.load(Ordering::SeqCst) <= 2 * jobs + 1, "{most:?}");
+    }
+}
+
+#[cfg(test)]
+mod bar_tests {
+    use super::bar_line;
+
+    #[test]
+    fn bar_fills_with_the_work_done() {
+        assert_eq!(bar_line("x", 0, 4), format!("x [{}] 0/4", "-".repeat(30)));
+        assert_eq!(bar_line("x", 2, 4), format!("x [{}{}] 2/4", "#".repeat(15), "-".repeat(15)));
+        assert_eq!(bar_line("x", 4, 4), format!("x [{}] 4/4", "#".repeat(30)));
+        // More done than planned, or nothing planned, still draws a whole bar.
+        assert_eq!(bar_line("x", 5, 4), format!("x [{}] 5/4", "#".repeat(30)));
+        assert_eq!(bar_line("x", 0, 0), format!("x [{}] 0/0", "#".repeat(30)));
     }
 }

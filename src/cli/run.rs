@@ -8,7 +8,7 @@ use clap::Parser;
 use time::OffsetDateTime;
 
 use super::output::{json, table};
-use super::progress::Spinner;
+use super::progress::{Bar, Spinner};
 use super::record;
 use super::{
     BundleCommand, Cli, Command, DelegationCommand, KeyCommand, KeyTypeArg, SignerCommand,
@@ -82,15 +82,19 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let dir = home_dir(cli)?;
             let new_home = !dir.exists();
             let home = open_home(cli)?;
+            let bar = Bar::new("importing", cli.json || cli.quiet);
             let opts = ops::import::ImportOptions {
                 now,
                 allow_expired: args.allow_expired,
                 pinned_root: args.root_keyid.as_deref(),
+                tally: &bar,
             };
             if args.allow_expired {
                 eprintln!("airlock: WARNING: --allow-expired: expired metadata is accepted");
             }
-            let report = match ops::import::import(&home, &args.bundle, &opts) {
+            let report = ops::import::import(&home, &args.bundle, &opts);
+            drop(bar);
+            let report = match report {
                 Ok(report) => report,
                 Err(e) => {
                     if new_home {
@@ -414,7 +418,11 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             let guns = guns_or_all(&home, &args.repos, pending)?;
             let lifetimes = Lifetimes::parse(&args.expires)?;
             let (out, p) = (&args.output, &mut EnvOrTerminal);
-            let report = ops::export::export(&home, &store, &guns, out, now, &lifetimes, p)?;
+            let bar = Bar::new("signing", cli.json || cli.quiet);
+            let opts = ops::export::ExportOptions { now, lifetimes: &lifetimes, tally: &bar };
+            let report = ops::export::export(&home, &store, &guns, out, &opts, p);
+            drop(bar);
+            let report = report?;
             for g in &report.guns {
                 let roles: Vec<String> = g.roles.iter().map(|(r, v)| format!("{r} v{v}")).collect();
                 eprintln!("Signed {}: {}", g.gun, roles.join(", "));

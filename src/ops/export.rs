@@ -20,6 +20,7 @@ use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
 use crate::ops::custody::{self, RootSignatures};
 use crate::ops::keys::{rfc3339, role_keys, RoleKey};
 use crate::ops::lifetimes::Lifetimes;
+use crate::ops::progress::{NoTally, Tally};
 use crate::ops::{record, repo, OpsError};
 use crate::tuf::metadata::{self, Common, FileMeta, RoleType, Root, Signed, Snapshot, Targets};
 use crate::tuf::sign::{sign, Signer};
@@ -46,15 +47,31 @@ pub struct ExportedGun {
     pub root_signatures: Option<RootSignatures>,
 }
 
+/// How to sign an export.
+pub struct ExportOptions<'a> {
+    pub now: OffsetDateTime,
+    /// `--expires`: how long each signed role stays valid.
+    pub lifetimes: &'a Lifetimes,
+    /// Told as each GUN is signed.
+    pub tally: &'a dyn Tally,
+}
+
+impl<'a> ExportOptions<'a> {
+    /// Options that show no progress.
+    pub fn new(now: OffsetDateTime, lifetimes: &'a Lifetimes) -> ExportOptions<'a> {
+        ExportOptions { now, lifetimes, tally: &NoTally }
+    }
+}
+
 pub fn export(
     home: &Home,
     store: &KeyStore,
     guns: &[Gun],
     out: &Path,
-    now: OffsetDateTime,
-    lifetimes: &Lifetimes,
+    opts: &ExportOptions,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<ExportReport, OpsError> {
+    let (now, lifetimes) = (opts.now, opts.lifetimes);
     if out.exists() {
         let msg = format!("{} already exists; choose another -o file", out.display());
         return Err(OpsError::Usage(msg));
@@ -80,6 +97,7 @@ pub fn export(
         // several pulls names the first).
         answers.get_or_insert_with(|| state.pull_digest.clone());
         writer.add(&response_files(&state, files)).map_err(OpsError::bundle(out))?;
+        opts.tally.advance(reports.len(), guns.len());
     }
 
     // 5. the bundle, with the ceremony record since the previous export

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::bundle::{self, BundleHeader, BundleKind, Limits, RepoFiles};
 use crate::crypto::{KeyId, PublicKey};
 use crate::home::{Bytes, Home, RepoState};
+use crate::ops::progress::Tally;
 use crate::ops::OpsError;
 use crate::tuf::cjson;
 use crate::tuf::metadata::{self, Ctx, Root};
@@ -21,6 +22,8 @@ pub struct ImportOptions<'a> {
     pub now: OffsetDateTime,
     pub allow_expired: bool,
     pub pinned_root: Option<&'a str>,
+    /// Told as each repository is verified.
+    pub tally: &'a dyn Tally,
 }
 
 /// What an import did for one GUN, for the report.
@@ -66,6 +69,7 @@ pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportRe
         let (state, report) = verify_one(&repo, previous, &header.digest, opts)?;
         staged.push(home.stage_repo(&state)?);
         reports.push(report);
+        opts.tally.advance(reports.len(), header.guns.len());
         Ok(())
     })
     .map_err(OpsError::halted(path))?;

@@ -11,6 +11,7 @@ pub mod import;
 pub mod inspect;
 pub mod keys;
 pub mod lifetimes;
+pub mod progress;
 pub mod record;
 pub mod renew;
 pub mod repo;

@@ -75,7 +75,12 @@ pub fn home_in(dir: &Path, name: &str) -> (Home, KeyStore, ops::import::ImportRe
     let home = Home::open(&dir.join(name)).unwrap();
     let store = KeyStore::with_work_factor(&home.keystore_dir(), 10).unwrap();
     let now = OffsetDateTime::now_utc();
-    let opts = ops::import::ImportOptions { now, allow_expired: false, pinned_root: None };
+    let opts = ops::import::ImportOptions {
+        now,
+        allow_expired: false,
+        pinned_root: None,
+        tally: &ops::progress::NoTally,
+    };
     let report = ops::import::import(&home, &new_gun_pull_bundle(dir), &opts).unwrap();
     (home, store, report)
 }
