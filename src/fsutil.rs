@@ -63,9 +63,10 @@ pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> 
 
 /// A file written and flushed to disk under a temporary name, not yet in place: for changes
 /// that must wait until a whole input has passed, such as an import read one repository at a
-/// time. Dropped without [`commit`](Staged::commit), it leaves nothing behind.
+/// time. Dropped without [`commit_all`], it leaves nothing behind. It holds no open file, so
+/// any number can wait.
 pub struct Staged {
-    tmp: tempfile::NamedTempFile,
+    tmp: tempfile::TempPath,
     target: std::path::PathBuf,
 }
 
@@ -83,11 +84,12 @@ pub fn stage(
     fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     crash_point();
-    Ok(Staged { tmp, target: path.to_path_buf() })
+    Ok(Staged { tmp: tmp.into_temp_path(), target: path.to_path_buf() })
 }
 
-/// Renames every staged file into place, then flushes each directory once. A crash part way
-/// leaves each file old or new, never a mix within one file.
+/// Renames every staged file into place, then flushes each directory once. Each file ends up
+/// old or new, never a mix; a crash or error part way can leave some files new and the
+/// others old, as separate atomic writes would.
 pub fn commit_all(staged: Vec<Staged>) -> io::Result<()> {
     let mut dirs: Vec<std::path::PathBuf> = Vec::new();
     for file in staged {

@@ -139,9 +139,18 @@ pub enum BundleError {
     #[error("entry {path:?} is not a valid file for GUN {gun}: {why}; {REDO}")]
     BadEntryPath { path: String, gun: String, why: String },
 
-    /// The caller of a streaming read stopped it; its own error says why.
+    /// The caller of a streaming read stopped it; its own error says why. Never reaches
+    /// callers: `read_each` reports the caller's error instead.
     #[error("reading the bundle was stopped before its end")]
     Stopped,
+
+    /// A bundle read again (by push, or export checking what it wrote) is not the one that
+    /// was verified or written moments before.
+    #[error(
+        "the bundle changed on disk while airlock was using it (its digest is now {found}); \
+         make sure nothing else writes to it, and run the command again"
+    )]
+    Changed { found: String },
 
     #[error("entry {path:?} could belong to more than one GUN ({}); {REDO}", .guns.join(", "))]
     AmbiguousPath { path: String, guns: Vec<String> },

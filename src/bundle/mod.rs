@@ -138,6 +138,12 @@ pub struct EntryInfo {
     pub length: u64,
 }
 
+/// Each GUN's place in `guns`, for putting per-GUN results back in manifest order without a
+/// scan per GUN (a bundle may list many thousands).
+pub fn gun_order(guns: &[GunInfo]) -> std::collections::HashMap<&str, usize> {
+    guns.iter().enumerate().map(|(i, g)| (g.gun.as_str(), i)).collect()
+}
+
 /// Lowercase hex SHA-256, the form of every digest in a bundle.
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

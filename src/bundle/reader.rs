@@ -65,8 +65,8 @@ pub fn read(path: &Path, limits: &Limits) -> Result<Bundle, BundleError> {
     .map_err(Halt::into_inner)?;
 
     // Back to manifest order, which `read_each` does not keep.
-    let order = |repo: &RepoFiles| header.guns.iter().position(|g| g.gun == repo.gun);
-    repos.sort_by_key(order);
+    let order = super::gun_order(&header.guns);
+    repos.sort_by_key(|repo| order.get(repo.gun.as_str()).copied());
     Ok(Bundle {
         contents: BundleContents {
             kind: header.kind,

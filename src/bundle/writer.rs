@@ -105,8 +105,9 @@ impl BundleWriter {
     /// Puts the repositories in the order of `guns` (any not named go last, in the order
     /// added): for callers that add them as they complete, out of order.
     pub fn order_guns(&mut self, guns: &[Gun]) {
-        let position = |info: &GunInfo| guns.iter().position(|g| *g == info.gun);
-        self.guns.sort_by_key(|info| position(info).unwrap_or(usize::MAX));
+        let order: std::collections::HashMap<&Gun, usize> =
+            guns.iter().enumerate().map(|(i, g)| (g, i)).collect();
+        self.guns.sort_by_key(|info| order.get(&info.gun).copied().unwrap_or(usize::MAX));
     }
 
     /// Writes the bundle, with `audit` filed under the first repository, and returns its
@@ -197,12 +198,34 @@ fn write_stream(
     append(&mut archive, MANIFEST_PATH, manifest_bytes.len() as u64, manifest_bytes, mtime)?;
     for spooled in files {
         spool.seek(SeekFrom::Start(spooled.offset))?;
-        let data = io::BufReader::new(Read::by_ref(spool).take(spooled.info.length));
+        let data = Exact { inner: io::BufReader::new(&mut *spool), left: spooled.info.length };
         append(&mut archive, &spooled.info.path, spooled.info.length, data, mtime)?;
     }
 
     let encoder = archive.into_inner()?;
     encoder.finish()?.flush()
+}
+
+/// Reads exactly `left` bytes: a spool that came up short (someone truncated it) is an error,
+/// not an entry padded with whatever follows.
+struct Exact<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the spool file is short"));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// Appends one regular file. Paths longer than the 100-byte name field get a GNU long-name

@@ -279,8 +279,8 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
     };
     let each_repo = |send: &mut dyn FnMut(bundle::RepoFiles)| read_again(path, &digest, send);
     let (read, mut results) = in_pipeline(usize::from(args.jobs), each_repo, push_repo);
-    let order = |r: &PushResult| manifest.guns.iter().position(|g| g.gun.as_str() == r.gun);
-    results.sort_by_key(order);
+    let order = bundle::gun_order(&manifest.guns);
+    results.sort_by_key(|r| order.get(r.gun.as_str()).copied());
 
     let answers = results.iter().map(|r| match &r.error {
         None => format!("{}: accepted", r.gun),
@@ -323,8 +323,8 @@ fn read_again(
 ) -> Result<bundle::BundleHeader, bundle::Halt<OpsError>> {
     bundle::read_each(path, &Limits::default(), |header, repo| {
         if header.digest != digest {
-            let source = std::io::Error::other("the bundle changed since it was verified");
-            return Err(OpsError::Io { path: path.to_path_buf(), source });
+            let source = bundle::BundleError::Changed { found: header.digest.clone() };
+            return Err(OpsError::bundle(path)(source));
         }
         send(repo);
         Ok(())

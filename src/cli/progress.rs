@@ -85,6 +85,13 @@ impl Tally for Bar {
             return;
         }
         let mut stderr = io::stderr().lock();
+        // A full bar is erased at once: what comes next (a passphrase prompt, the report)
+        // starts on a clean line.
+        if done >= total {
+            let _ = write!(stderr, "{CLEAR_LINE}");
+            let _ = stderr.flush();
+            return;
+        }
         let _ = write!(stderr, "{CLEAR_LINE}{}", bar_line(self.what, done, total));
         let _ = stderr.flush();
         self.drawn.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -175,22 +182,27 @@ pub fn in_pipeline<T: Send, R: Send, P>(
 ) -> (P, Vec<R>) {
     let jobs = jobs.max(1);
     let (sender, receiver) = mpsc::sync_channel::<T>(jobs);
-    let receiver = std::sync::Mutex::new(receiver);
+    // Each worker holds the receiver, so once every worker is gone (even by a panic) sending
+    // fails rather than blocking, and the scope passes the panic on.
+    let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
     let results = std::sync::Mutex::new(Vec::new());
 
     let produced = thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|| loop {
+            let receiver = receiver.clone();
+            let (work, results) = (&work, &results);
+            scope.spawn(move || loop {
                 let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
                 let Ok(item) = next else { break };
                 let result = work(item);
                 results.lock().unwrap_or_else(|e| e.into_inner()).push(result);
             });
         }
+        drop(receiver);
         // Workers stop once the sender is gone and the queue is empty.
         let sender = sender;
         produce(&mut |item| {
-            // Workers only stop after the sender is dropped, so sending cannot fail here.
+            // Fails only when every worker died; the scope then reports why.
             let _ = sender.send(item);
         })
     });
@@ -227,6 +239,14 @@ mod tests {
         assert_eq!(results, (0..200).map(|i| i * 2).collect::<Vec<_>>());
         // Queued items plus one in each worker's hands, plus the one being sent.
         assert!(most.load(Ordering::SeqCst) <= 2 * jobs + 1, "{most:?}");
+    }
+
+    #[test]
+    fn pipeline_passes_a_worker_panic_on_instead_of_hanging() {
+        let outcome = std::panic::catch_unwind(|| {
+            in_pipeline(1, |send| (0..50).for_each(send), |_: i32| panic!("worker"))
+        });
+        assert!(outcome.is_err());
     }
 }
 

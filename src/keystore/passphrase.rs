@@ -110,6 +110,11 @@ pub(crate) fn secret_from_terminal(prompt: &str) -> Result<SecretString, Termina
         return Err(TerminalSecretError::NoTerminal);
     }
 
+    // A progress bar may be on the line: start the prompt on a clean one.
+    let prompt = match io::stderr().is_terminal() {
+        true => format!("\r\x1b[2K{prompt}"),
+        false => prompt.to_string(),
+    };
     let config = rpassword::ConfigBuilder::new().output_writer(io::stderr()).build();
     let typed =
         rpassword::prompt_password_with_config(prompt, config).map_err(TerminalSecretError::Io)?;

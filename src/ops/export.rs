@@ -12,9 +12,10 @@ use std::path::Path;
 use sha2::{Digest, Sha256, Sha512};
 use time::OffsetDateTime;
 
-use crate::bundle::{self, BundleKind, BundleWriter, Limits, RepoFiles};
+use crate::bundle::{self, BundleError, BundleKind, BundleWriter, Limits, RepoFiles};
 use crate::change::Change;
 use crate::crypto::{self, KeyId, PublicKey};
+use crate::fsutil::Staged;
 use crate::home::{Bytes, Exported, Home, RepoState};
 use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
 use crate::ops::custody::{self, RootSignatures};
@@ -104,10 +105,14 @@ pub fn export(
     let (audit, head) = record::prepare(home, store, &mut unlocked, now, passphrases)?;
     writer.answers(answers);
     let digest = writer.finish(Some(&audit)).map_err(OpsError::bundle(out))?;
-    record::commit(home, &head)?;
 
-    // 6. the home, from the bundle as written
-    mark_exported(home, out, &digest, now)?;
+    // 6. the home, from the bundle as written; the record moves on only once it was read back
+    let staged = stage_exported(home, out, &digest, now).inspect_err(|_| {
+        // A bundle the home does not record as exported must not be pushed.
+        let _ = crate::fsutil::remove_file_durable(out);
+    })?;
+    record::commit(home, &head)?;
+    home.commit_repos(staged)?;
     let bundle = out.display().to_string();
     let signed_roles: Vec<String> = reports.iter().flat_map(|g| g.roles.keys().cloned()).collect();
     let unused_lifetimes = lifetimes.unused(&signed_roles);
@@ -398,17 +403,21 @@ fn versions(files: &BTreeMap<RoleName, Vec<u8>>) -> BTreeMap<String, i64> {
     files.iter().filter_map(|(r, b)| Some((r.to_string(), version(b)?))).collect()
 }
 
-/// Records in each GUN's state what the bundle at `out` carries for it, as exported and no
+/// Stages each GUN's state with what the bundle at `out` carries for it, as exported and no
 /// longer pending. The bundle is read back one repository at a time, so what is recorded is
 /// exactly what was written.
-fn mark_exported(
+fn stage_exported(
     home: &Home,
     out: &Path,
     digest: &str,
     now: OffsetDateTime,
-) -> Result<(), OpsError> {
+) -> Result<Vec<Staged>, OpsError> {
     let mut staged = Vec::new();
-    let header = bundle::read_each(out, &Limits::default(), |_, repo| {
+    bundle::read_each(out, &Limits::default(), |header, repo| {
+        if header.digest != digest {
+            let source = BundleError::Changed { found: header.digest.clone() };
+            return Err(OpsError::bundle(out)(source));
+        }
         let mut state = home.require_repo(&repo.gun)?;
         let files = repo.metadata.into_iter().map(|(r, b)| (r.to_string(), Bytes(b))).collect();
         let bundle_digest = digest.to_string();
@@ -418,11 +427,5 @@ fn mark_exported(
         Ok(())
     })
     .map_err(OpsError::halted(out))?;
-
-    if header.digest != digest {
-        let source = std::io::Error::other("the bundle changed while it was being written");
-        return Err(OpsError::Io { path: out.to_path_buf(), source });
-    }
-    home.commit_repos(staged)?;
-    Ok(())
+    Ok(staged)
 }

@@ -76,8 +76,8 @@ pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportRe
     require_pull(&header, path)?;
 
     home.commit_repos(staged)?;
-    let order = |report: &GunReport| header.guns.iter().position(|g| g.gun.as_str() == report.gun);
-    reports.sort_by_key(order);
+    let order = bundle::gun_order(&header.guns);
+    reports.sort_by_key(|report| order.get(report.gun.as_str()).copied());
     Ok(ImportReport { bundle_digest: header.digest, guns: reports })
 }
 
