@@ -98,6 +98,38 @@ impl Value {
 /// by a set.
 const SCAN_LIMIT: usize = 32;
 
+/// How an object's keys are checked for duplicates. Canonical files list keys in order, so
+/// while each key sorts after the one before, none can repeat and nothing is stored; after
+/// the first key out of order, a scan of the members, or a set once there are many (a
+/// targets map can hold 100,000 names, and a scan for each would be quadratic).
+enum KeyCheck {
+    Sorted,
+    Scan,
+    Set(std::collections::HashSet<String>),
+}
+
+impl KeyCheck {
+    fn is_duplicate(&mut self, members: &[(String, Value)], key: &str) -> bool {
+        match self {
+            KeyCheck::Sorted if members.last().is_none_or(|(last, _)| last.as_str() < key) => {
+                false
+            }
+            KeyCheck::Sorted | KeyCheck::Scan if members.len() < SCAN_LIMIT => {
+                *self = KeyCheck::Scan;
+                members.iter().any(|(k, _)| k == key)
+            }
+            KeyCheck::Sorted | KeyCheck::Scan => {
+                let mut seen: std::collections::HashSet<String> =
+                    members.iter().map(|(k, _)| k.clone()).collect();
+                let duplicate = !seen.insert(key.to_string());
+                *self = KeyCheck::Set(seen);
+                duplicate
+            }
+            KeyCheck::Set(seen) => !seen.insert(key.to_string()),
+        }
+    }
+}
+
 /// Parses one JSON document, strictly (RFC 8259 plus the refusals in the module doc).
 pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
     let mut p = Parser { input, pos: 0 };
@@ -166,9 +198,7 @@ impl Parser<'_> {
     fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
         self.expect(b'{')?;
         let mut members: Vec<(String, Value)> = Vec::new();
-        // Keys seen, once the object is too large for a scan of its members: a targets map
-        // can hold 100,000 names, and comparing each with all before it is quadratic.
-        let mut seen: Option<std::collections::HashSet<String>> = None;
+        let mut keys = KeyCheck::Sorted;
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -178,14 +208,7 @@ impl Parser<'_> {
             self.skip_ws();
             let key_at = self.pos;
             let key = self.string()?;
-            if members.len() == SCAN_LIMIT {
-                seen = Some(members.iter().map(|(k, _)| k.clone()).collect());
-            }
-            let duplicate = match &mut seen {
-                Some(seen) => !seen.insert(key.clone()),
-                None => members.iter().any(|(k, _)| *k == key),
-            };
-            if duplicate {
+            if keys.is_duplicate(&members, &key) {
                 let reason = format!("duplicate key {key:?}");
                 return Err(JsonError { offset: key_at, reason });
             }
@@ -265,20 +288,23 @@ impl Parser<'_> {
         self.expect(b'"')?;
         let mut out = Vec::new();
         loop {
-            let Some(byte) = self.peek() else {
+            // Copy the run of plain bytes at once; most strings are one run, so they are
+            // allocated once at their exact size.
+            let rest = &self.input[self.pos..];
+            let plain = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            let Some(plain) = plain else {
+                self.pos = self.input.len();
                 return Err(self.error("unterminated string"));
             };
-            match byte {
+            out.extend_from_slice(&rest[..plain]);
+            self.pos += plain;
+            match rest[plain] {
                 b'"' => {
                     self.pos += 1;
                     break;
                 }
                 b'\\' => self.escape(&mut out)?,
-                0x00..=0x1f => return Err(self.error("raw control character in a string")),
-                _ => {
-                    out.push(byte);
-                    self.pos += 1;
-                }
+                _ => return Err(self.error("raw control character in a string")),
             }
         }
         String::from_utf8(out).map_err(|e| JsonError {
@@ -463,6 +489,31 @@ mod tests {
             assert_eq!(err.reason, format!("duplicate key \"t{dup}\""));
             assert_eq!(err.offset, whole.len() - 1 + 1);
         }
+    }
+
+    #[test]
+    fn finds_duplicates_in_sorted_and_unsorted_runs() {
+        // Keys in order need no record; once one is out of order, every earlier key counts.
+        let sorted: Vec<String> = (0..100).map(|i| format!("\"k{i:03}\":0")).collect();
+        for (extra, dup) in [("k050", true), ("k100", false), ("a", false), ("k000", true)] {
+            for count in [3, SCAN_LIMIT - 1, SCAN_LIMIT + 1, 100] {
+                let doc = format!("{{{},\"{extra}\":1}}", sorted[..count].join(","));
+                let listed = (0..count).any(|i| format!("k{i:03}") == extra);
+                assert_eq!(parse(doc.as_bytes()).is_err(), dup && listed, "{extra} of {count}");
+            }
+        }
+        let unsorted = "{\"b\":1,\"a\":2,\"c\":3,\"a\":4}";
+        assert_eq!(parse(unsorted.as_bytes()).unwrap_err().reason, "duplicate key \"a\"");
+        assert!(parse(b"{\"b\":1,\"a\":2,\"c\":3,\"d\":4}").is_ok());
+    }
+
+    #[test]
+    fn strings_with_escapes_and_runs_parse_whole() {
+        let v = parse(br#"["plain","a\"b\\c\u00e9d\ud83d\ude00e",""]"#).unwrap();
+        let items: Vec<&str> = v.as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        assert_eq!(items, ["plain", "a\"b\\c\u{e9}d\u{1f600}e", ""]);
+        assert!(parse(b"\"open").is_err());
+        assert!(parse(b"\"tab\there\"").is_err());
     }
 
     #[test]
