@@ -329,10 +329,12 @@ impl RoleType for Targets {
     const TYPE: &'static str = "Targets";
 
     fn from_value(v: &Value, ctx: &Ctx) -> Result<Targets, MetadataError> {
-        let mut targets = BTreeMap::new();
-        for (name, meta) in ctx.object(ctx.field(v, "targets")?, "targets")? {
-            targets.insert(name.clone(), parse_file_meta(meta, ctx)?);
-        }
+        // Collected rather than inserted one by one: the map is then built in one pass from
+        // names that are already in order in a canonical file.
+        let entries = ctx.object(ctx.field(v, "targets")?, "targets")?.iter();
+        let targets = entries
+            .map(|(name, meta)| Ok((name.clone(), parse_file_meta(meta, ctx)?)))
+            .collect::<Result<BTreeMap<_, _>, MetadataError>>()?;
         let delegations = match v.get("delegations") {
             None | Some(Value::Null) => Delegations::default(),
             Some(d) => parse_delegations(d, ctx)?,
