@@ -111,9 +111,7 @@ enum KeyCheck {
 impl KeyCheck {
     fn is_duplicate(&mut self, members: &[(String, Value)], key: &str) -> bool {
         match self {
-            KeyCheck::Sorted if members.last().is_none_or(|(last, _)| last.as_str() < key) => {
-                false
-            }
+            KeyCheck::Sorted if members.last().is_none_or(|(last, _)| last.as_str() < key) => false,
             KeyCheck::Sorted | KeyCheck::Scan if members.len() < SCAN_LIMIT => {
                 *self = KeyCheck::Scan;
                 members.iter().any(|(k, _)| k == key)

@@ -468,13 +468,15 @@ impl Verifier<'_> {
         if !entry.hashes.contains_key("sha256") {
             return Err(mismatch("sha256"));
         }
+        let wants_sha512 = entry.hashes.contains_key("sha512");
+        let (sha256, sha512) = digests(bytes, wants_sha512);
         for (alg, expected) in &entry.hashes {
             let actual = match alg.as_str() {
-                "sha256" => Sha256::digest(bytes).to_vec(),
-                "sha512" => Sha512::digest(bytes).to_vec(),
+                "sha256" => &sha256,
+                "sha512" => &sha512,
                 _ => continue,
             };
-            if actual != *expected {
+            if actual != expected {
                 return Err(mismatch(alg));
             }
         }
@@ -605,5 +607,43 @@ fn strip_gun(e: &VerifyError) -> String {
     match text.split_once(": ") {
         Some((_, rest)) => rest.to_string(),
         None => text,
+    }
+}
+
+/// Files from this size on are hashed on two threads at once.
+const PARALLEL_HASH_FROM: usize = 1 << 20;
+
+/// SHA-256 of `bytes`, and SHA-512 when asked for (empty otherwise). A large file, such as a
+/// `targets/releases` with many targets, gets both at once on two threads.
+fn digests(bytes: &[u8], sha512: bool) -> (Vec<u8>, Vec<u8>) {
+    let sha512_of = |b: &[u8]| if sha512 { Sha512::digest(b).to_vec() } else { Vec::new() };
+    if !sha512 || bytes.len() < PARALLEL_HASH_FROM {
+        return (Sha256::digest(bytes).to_vec(), sha512_of(bytes));
+    }
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new().spawn_scoped(scope, || sha512_of(bytes));
+        let sha256 = Sha256::digest(bytes).to_vec();
+        // Without a second thread (none could be started), both are hashed here.
+        let sha512 = match other {
+            Ok(thread) => thread.join().unwrap_or_else(|_| sha512_of(bytes)),
+            Err(_) => sha512_of(bytes),
+        };
+        (sha256, sha512)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_files_get_the_same_digests_on_two_threads() {
+        for len in [0, 10, PARALLEL_HASH_FROM - 1, PARALLEL_HASH_FROM, 3 * PARALLEL_HASH_FROM] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let (sha256, sha512) = digests(&bytes, true);
+            assert_eq!(sha256, Sha256::digest(&bytes).to_vec(), "{len}");
+            assert_eq!(sha512, Sha512::digest(&bytes).to_vec(), "{len}");
+            assert_eq!(digests(&bytes, false).1, Vec::<u8>::new());
+        }
     }
 }
