@@ -84,13 +84,13 @@ fn common(version: i64, expires: OffsetDateTime) -> Common {
 /// `length` and the sha256 hash of a target, as `docker trust sign` records them.
 fn target_meta(i: usize) -> FileMeta {
     let digest = Sha256::digest(format!("image manifest {i}").as_bytes()).to_vec();
-    let hashes = BTreeMap::from([("sha256".to_string(), digest)]);
+    let hashes = airlock::tuf::metadata::Hashes::from([("sha256".to_string(), digest)]);
     FileMeta { length: 1000 + (i % 9000) as i64, hashes, custom: None }
 }
 
 /// `length`, sha256 and sha512 of exact bytes, as snapshot and timestamp list files.
 pub fn file_meta(bytes: &[u8]) -> FileMeta {
-    let hashes = BTreeMap::from([
+    let hashes = airlock::tuf::metadata::Hashes::from([
         ("sha256".to_string(), Sha256::digest(bytes).to_vec()),
         ("sha512".to_string(), Sha512::digest(bytes).to_vec()),
     ]);

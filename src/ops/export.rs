@@ -23,7 +23,9 @@ use crate::ops::keys::{rfc3339, role_keys, RoleKey};
 use crate::ops::lifetimes::Lifetimes;
 use crate::ops::progress::{NoTally, Tally};
 use crate::ops::{record, repo, OpsError};
-use crate::tuf::metadata::{self, Common, FileMeta, RoleType, Root, Signed, Snapshot, Targets};
+use crate::tuf::metadata::{
+    self, Common, FileMeta, Hashes, RoleType, Root, Signed, Snapshot, Targets,
+};
 use crate::tuf::sign::{sign, Signer};
 use crate::tuf::{GoTime, Gun, RoleName};
 
@@ -245,7 +247,7 @@ fn snapshot(
 }
 
 fn file_meta(bytes: &[u8]) -> FileMeta {
-    let hashes = BTreeMap::from([
+    let hashes = Hashes::from([
         ("sha256".to_string(), Sha256::digest(bytes).to_vec()),
         ("sha512".to_string(), Sha512::digest(bytes).to_vec()),
     ]);

@@ -76,8 +76,101 @@ pub struct Root {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileMeta {
     pub length: i64,
-    pub hashes: BTreeMap<String, Vec<u8>>,
+    pub hashes: Hashes,
     pub custom: Option<Value>,
+}
+
+/// The `hashes` of a [`FileMeta`]: digest by algorithm name, kept sorted by name. A short list
+/// rather than a map, because an entry has one or two and a large `targets/releases` has
+/// 100,000 entries: a map node per entry would be most of the memory it takes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hashes(Vec<(String, Vec<u8>)>);
+
+type HashEntry = (String, Vec<u8>);
+
+impl Hashes {
+    pub fn get(&self, alg: &str) -> Option<&Vec<u8>> {
+        self.find(alg).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn get_mut(&mut self, alg: &str) -> Option<&mut Vec<u8>> {
+        self.find(alg).ok().map(|i| &mut self.0[i].1)
+    }
+
+    pub fn contains_key(&self, alg: &str) -> bool {
+        self.find(alg).is_ok()
+    }
+
+    /// Sets the digest for `alg`, returning the one it replaces.
+    pub fn insert(&mut self, alg: String, digest: Vec<u8>) -> Option<Vec<u8>> {
+        match self.find(&alg) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, digest)),
+            Err(i) => {
+                self.0.insert(i, (alg, digest));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, alg: &str) -> Option<Vec<u8>> {
+        self.find(alg).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Algorithms and digests, sorted by algorithm.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
+        self.into_iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn find(&self, alg: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(a, _)| a.as_str().cmp(alg))
+    }
+}
+
+impl FromIterator<HashEntry> for Hashes {
+    fn from_iter<I: IntoIterator<Item = HashEntry>>(iter: I) -> Hashes {
+        let mut hashes = Hashes(Vec::new());
+        for (alg, digest) in iter {
+            hashes.insert(alg, digest);
+        }
+        hashes
+    }
+}
+
+impl<const N: usize> From<[HashEntry; N]> for Hashes {
+    fn from(entries: [HashEntry; N]) -> Hashes {
+        entries.into_iter().collect()
+    }
+}
+
+fn entry_refs((alg, digest): &HashEntry) -> (&String, &Vec<u8>) {
+    (alg, digest)
+}
+
+impl<'a> IntoIterator for &'a Hashes {
+    type Item = (&'a String, &'a Vec<u8>);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, HashEntry>, fn(&'a HashEntry) -> Self::Item>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(entry_refs)
+    }
+}
+
+impl std::ops::Index<&str> for Hashes {
+    type Output = Vec<u8>;
+
+    /// Panics when `alg` is missing, like a map's index: for tests and checked callers.
+    fn index(&self, alg: &str) -> &Vec<u8> {
+        self.get(alg).unwrap_or_else(|| panic!("no {alg} hash"))
+    }
 }
 
 /// One entry of `delegations.roles`.
@@ -268,8 +361,9 @@ fn parse_file_meta(v: &Value, ctx: &Ctx) -> Result<FileMeta, MetadataError> {
     if length < 0 {
         return Err(ctx.shape("a negative length"));
     }
-    let mut hashes = BTreeMap::new();
-    for (alg, digest) in ctx.object(ctx.field(v, "hashes")?, "hashes")? {
+    let listed = ctx.object(ctx.field(v, "hashes")?, "hashes")?;
+    let mut hashes = Hashes(Vec::with_capacity(listed.len()));
+    for (alg, digest) in listed {
         let digest = digest.as_str().ok_or_else(|| ctx.shape("a hash is not a string"))?;
         hashes.insert(alg.clone(), ctx.b64(digest, "hashes")?);
     }
@@ -539,6 +633,22 @@ impl Delegations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_stay_sorted_and_unique() {
+        let d = |b: u8| vec![b; 4];
+        let mut hashes = Hashes::from([("sha512".into(), d(2)), ("sha256".into(), d(1))]);
+        assert_eq!(hashes.insert("md5".into(), d(3)), None);
+        assert_eq!(hashes.insert("sha256".into(), d(4)), Some(d(1)));
+        let algs: Vec<&String> = hashes.iter().map(|(alg, _)| alg).collect();
+        assert_eq!(algs, ["md5", "sha256", "sha512"]);
+        assert_eq!(hashes["sha256"], d(4));
+        assert_eq!(hashes.remove("md5"), Some(d(3)));
+        assert_eq!(hashes.len(), 2);
+        assert!(!hashes.contains_key("md5") && hashes.get("nope").is_none());
+        hashes.get_mut("sha512").unwrap()[0] = 9;
+        assert_eq!(hashes.get("sha512").unwrap()[0], 9);
+    }
 
     const TARGETS: &str = concat!(
         r#"{"signed":{"_type":"Targets","delegations":{"keys":{},"roles":[{"keyids":null,"n"#,

@@ -426,7 +426,7 @@ fn common(version: i64, expires: OffsetDateTime) -> Common {
 
 /// `length` and `hashes` (sha256 and sha512) of exact bytes.
 pub fn file_meta(bytes: &[u8]) -> FileMeta {
-    let hashes = BTreeMap::from([
+    let hashes = airlock::tuf::metadata::Hashes::from([
         ("sha256".to_string(), Sha256::digest(bytes).to_vec()),
         ("sha512".to_string(), Sha512::digest(bytes).to_vec()),
     ]);
