@@ -14,7 +14,7 @@ use crate::audit::{AuditError, Entry, Log, Outcome};
 use crate::bundle::{self, Limits};
 use crate::home::Home;
 use crate::ops::OpsError;
-use crate::tuf::{cjson, metadata, Gun};
+use crate::tuf::{metadata, Gun};
 
 thread_local! {
     /// What a command's dispatch learned that the arguments do not say (keys made, GUNs
@@ -59,7 +59,8 @@ pub struct Recorder {
     command: &'static str,
     args: Vec<String>,
     guns: Vec<String>,
-    input: Option<PathBuf>,
+    /// The input bundle's digest, read once at the start.
+    input_digest: Option<String>,
     output: Option<PathBuf>,
     before: Versions,
 }
@@ -75,9 +76,11 @@ pub fn start(cli: &Cli, home: PathBuf) -> Result<Option<Recorder>, OpsError> {
         _ => home,
     };
     let mut guns = subject.guns;
-    if let Some(input) = &subject.input {
-        guns.extend(bundle_guns(input));
-    }
+    let input = subject.input.as_deref().and_then(|path| summarize(path, false));
+    let input_digest = input.map(|summary| {
+        guns.extend(summary.guns);
+        summary.digest
+    });
     guns.sort();
     guns.dedup();
     let before = match Home::open_existing(&home) {
@@ -98,7 +101,7 @@ pub fn start(cli: &Cli, home: PathBuf) -> Result<Option<Recorder>, OpsError> {
         command: subject.name,
         args: std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect(),
         guns,
-        input: subject.input,
+        input_digest,
         output: subject.output,
         before,
     }))
@@ -116,17 +119,17 @@ impl Recorder {
         let home = Home::open(&self.home).map_err(|e| AuditError::Key(e.to_string()))?;
         let note = NOTE.with(|n| std::mem::take(&mut *n.borrow_mut()));
 
+        let output = self.output.as_deref().filter(|_| result.is_ok());
+        let output = output.and_then(|path| summarize(path, true));
         let mut guns = self.guns.clone();
         guns.extend(note.guns);
-        if let Some(output) = self.output.as_ref().filter(|_| result.is_ok()) {
-            guns.extend(bundle_guns(output));
+        let mut key_ids = note.key_ids;
+        if let Some(output) = &output {
+            guns.extend(output.guns.iter().cloned());
+            key_ids.extend(output.key_ids.iter().cloned());
         }
         guns.sort();
         guns.dedup();
-        let mut key_ids = note.key_ids;
-        if let Some(output) = self.output.as_ref().filter(|_| result.is_ok()) {
-            key_ids.extend(signature_key_ids(output));
-        }
         key_ids.dedup();
 
         let with_note = |e: &OpsError| match &note.message {
@@ -148,12 +151,8 @@ impl Recorder {
             versions_after: versions(&home, &guns),
             guns,
             key_ids,
-            input_bundle: self.input.as_deref().and_then(bundle_digest),
-            output_bundle: self
-                .output
-                .as_deref()
-                .filter(|_| result.is_ok())
-                .and_then(bundle_digest),
+            input_bundle: self.input_digest,
+            output_bundle: output.map(|summary| summary.digest),
             versions_before: self.before,
             outcome,
             message,
@@ -243,35 +242,45 @@ fn versions(home: &Home, guns: &[String]) -> Versions {
     out
 }
 
-fn bundle_guns(path: &Path) -> Vec<String> {
-    match bundle::inspect(path, &Limits::default()) {
-        Ok((manifest, _, _)) => manifest.guns.iter().map(|g| g.gun.to_string()).collect(),
-        Err(_) => Vec::new(),
-    }
+/// What the record says about a bundle.
+struct BundleSummary {
+    digest: String,
+    guns: Vec<String>,
+    /// The key IDs of every signature in its metadata, when asked for.
+    key_ids: Vec<String>,
 }
 
-fn bundle_digest(path: &Path) -> Option<String> {
-    bundle::inspect(path, &Limits::default()).ok().map(|(_, digest, _)| digest)
-}
-
-/// The key IDs of every signature in a bundle's metadata.
-fn signature_key_ids(path: &Path) -> Vec<String> {
-    let Ok(read) = bundle::read(path, &Limits::default()) else { return Vec::new() };
-    let mut ids = Vec::new();
-    for repo in &read.contents.repos {
-        for bytes in repo.metadata.values() {
-            let Ok(doc) = cjson::parse(bytes) else { continue };
-            let Some(sigs) = doc.get("signatures").and_then(|s| s.as_array()) else { continue };
-            for sig in sigs {
-                if let Some(id) = sig.get("keyid").and_then(|k| k.as_str()) {
-                    if !ids.iter().any(|i| i == id) {
-                        ids.push(id.to_string());
-                    }
+/// Reads the bundle at `path` once, streaming; `None` when it does not verify (the command
+/// itself says why).
+fn summarize(path: &Path, with_key_ids: bool) -> Option<BundleSummary> {
+    let mut key_ids: Vec<String> = Vec::new();
+    let header = bundle::read_each(path, &Limits::default(), |_, repo| {
+        for bytes in repo.metadata.values().filter(|_| with_key_ids) {
+            for id in signature_key_ids(bytes) {
+                if !key_ids.contains(&id) {
+                    key_ids.push(id);
                 }
             }
         }
+        Ok::<(), OpsError>(())
+    })
+    .ok()?;
+    let guns = header.guns.iter().map(|g| g.gun.to_string()).collect();
+    Some(BundleSummary { digest: header.digest, guns, key_ids })
+}
+
+/// The key IDs of a metadata file's signatures, read without building the rest of it.
+fn signature_key_ids(bytes: &[u8]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        signatures: Vec<Signature>,
     }
-    ids
+    #[derive(serde::Deserialize)]
+    struct Signature {
+        keyid: String,
+    }
+    let file = serde_json::from_slice::<File>(bytes).ok();
+    file.map(|f| f.signatures.into_iter().map(|s| s.keyid).collect()).unwrap_or_default()
 }
 
 /// `--operator`, else the login name.
