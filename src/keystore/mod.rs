@@ -338,23 +338,60 @@ impl KeyStore {
             }
         };
 
-        self.write_key(record, der, &recipient)?;
+        self.write_key(record, der, &[recipient])?;
         Ok(created)
     }
 
-    /// Writes the key file, then the record that makes the key visible.
+    /// Stores a key that the passphrase of any class can open: sealed to its own class (made
+    /// first if needed) and to every other class this store has. For the home's audit key,
+    /// which every export needs: an export then pays scrypt only for the classes its signing
+    /// keys need, not once more for the audit key.
+    pub fn add_shared(
+        &self,
+        record: &KeyRecord,
+        der: &[u8],
+        p: &mut dyn PassphraseProvider,
+    ) -> Result<(), KeyStoreError> {
+        check_new_record(record, der)?;
+        if self.get(&record.key_id)?.is_some() {
+            return Err(KeyStoreError::DuplicateKey { key_id: record.key_id.clone() });
+        }
+        self.ensure_identity(record.class, p)?;
+
+        self.write_key(record, der, &self.all_recipients()?)
+    }
+
+    /// Seals a stored key again to every class this store has now, as [`KeyStore::add_shared`]
+    /// does: for a shared key stored before some class existed, or before keys were shared.
+    fn reseal_shared(&self, record: &KeyRecord, der: &[u8]) -> Result<(), KeyStoreError> {
+        let key_path = self.key_path(&record.key_id);
+        let sealed = seal::seal_to_recipients(&self.all_recipients()?, der, &key_path)?;
+        write_private(&key_path, &sealed)
+    }
+
+    /// The recipient of every class that has an identity.
+    fn all_recipients(&self) -> Result<Vec<x25519::Recipient>, KeyStoreError> {
+        let mut recipients = Vec::new();
+        for class in KeyClass::ALL {
+            recipients.extend(self.read_recipient(class)?);
+        }
+        Ok(recipients)
+    }
+
+    /// Writes the key file, sealed to `recipients`, then the record that makes the key
+    /// visible.
     fn write_key(
         &self,
         record: &KeyRecord,
         der: &[u8],
-        recipient: &x25519::Recipient,
+        recipients: &[x25519::Recipient],
     ) -> Result<(), KeyStoreError> {
         let keys_dir = self.dir.join(KEYS_DIR);
         fsutil::create_private_dir(&keys_dir)
             .map_err(|e| KeyStoreError::io("create", &keys_dir, e))?;
 
         let key_path = self.key_path(&record.key_id);
-        let sealed = seal::seal_to_recipient(recipient, der, &key_path)?;
+        let sealed = seal::seal_to_recipients(recipients, der, &key_path)?;
         write_private(&key_path, &sealed)?;
 
         let record_path = self.record_path(&record.key_id);
@@ -508,6 +545,32 @@ impl<'a> Unlocked<'a> {
 
         let identity = self.identity(record.class, p)?;
         store.open_key(&record, identity)
+    }
+
+    /// A key stored with [`KeyStore::add_shared`], opened with any class already unlocked in
+    /// this session; only when none of them can open it is its own class unlocked. A key
+    /// that needed that is sealed again to every class, so the next session will not.
+    pub fn shared_private_key(
+        &mut self,
+        key_id: &str,
+        p: &mut dyn PassphraseProvider,
+    ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+        let store = self.store;
+        let Some(record) = store.get(key_id)? else {
+            return Err(store.not_found(key_id));
+        };
+        let path = store.key_path(key_id);
+        let Some(sealed) = read_optional(&path)? else {
+            return Err(KeyStoreError::KeyFileMissing { key_id: key_id.to_owned(), path });
+        };
+        if let Some(der) = seal::open_key_with_any(self.identities.values(), &sealed, &path)? {
+            return Ok(der);
+        }
+
+        let identity = self.identity(record.class, p)?;
+        let der = seal::open_key(record.class, identity, &sealed, &path)?;
+        store.reseal_shared(&record, &der)?;
+        Ok(der)
     }
 
     /// Like [`KeyStore::add`]; a class identity created by the call stays unlocked, so the

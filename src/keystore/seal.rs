@@ -16,14 +16,22 @@ use zeroize::Zeroizing;
 
 use super::{KeyClass, KeyStoreError, MAX_WORK_FACTOR};
 
-/// Encrypts `plaintext` to a class's X25519 recipient; no passphrase involved.
-pub(super) fn seal_to_recipient(
-    recipient: &x25519::Recipient,
+/// Encrypts `plaintext` to class X25519 recipients, any one of which can open it; no
+/// passphrase involved.
+pub(super) fn seal_to_recipients(
+    recipients: &[x25519::Recipient],
     plaintext: &[u8],
     path: &Path,
 ) -> Result<Vec<u8>, KeyStoreError> {
-    age::encrypt(recipient, plaintext)
-        .map_err(|e| KeyStoreError::Encrypt { path: path.to_path_buf(), reason: e.to_string() })
+    let fail = |reason: String| KeyStoreError::Encrypt { path: path.to_path_buf(), reason };
+    let recipients = recipients.iter().map(|r| r as &dyn age::Recipient);
+    let encryptor = age::Encryptor::with_recipients(recipients).map_err(|e| fail(e.to_string()))?;
+
+    let mut sealed = Vec::with_capacity(plaintext.len() + 512);
+    let mut writer = encryptor.wrap_output(&mut sealed).map_err(|e| fail(e.to_string()))?;
+    std::io::Write::write_all(&mut writer, plaintext).map_err(|e| fail(e.to_string()))?;
+    writer.finish().map_err(|e| fail(e.to_string()))?;
+    Ok(sealed)
 }
 
 /// Encrypts a new class identity with its passphrase at scrypt cost `2^work_factor`, or age's
@@ -93,12 +101,25 @@ pub(super) fn open_key(
     ciphertext: &[u8],
     path: &Path,
 ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
-    decrypt(ciphertext, identity).map_err(|e| match e {
-        age::DecryptError::NoMatchingKeys => {
-            KeyStoreError::NotForIdentity { class, path: path.to_path_buf() }
-        }
-        other => KeyStoreError::corrupt(path, other.to_string()),
-    })
+    match open_key_with_any(iter::once(identity), ciphertext, path)? {
+        Some(plaintext) => Ok(plaintext),
+        None => Err(KeyStoreError::NotForIdentity { class, path: path.to_path_buf() }),
+    }
+}
+
+/// Decrypts a private key file with whichever of `identities` it was sealed to; `None` when
+/// it was sealed to none of them.
+pub(super) fn open_key_with_any<'a>(
+    identities: impl Iterator<Item = &'a x25519::Identity>,
+    ciphertext: &[u8],
+    path: &Path,
+) -> Result<Option<Zeroizing<Vec<u8>>>, KeyStoreError> {
+    let identities = identities.map(|i| i as &dyn age::Identity);
+    match decrypt_any(ciphertext, identities) {
+        Ok(plaintext) => Ok(Some(plaintext)),
+        Err(age::DecryptError::NoMatchingKeys) => Ok(None),
+        Err(other) => Err(KeyStoreError::corrupt(path, other.to_string())),
+    }
 }
 
 /// Parses a class's public recipient file.
@@ -113,8 +134,15 @@ fn decrypt(
     ciphertext: &[u8],
     identity: &dyn age::Identity,
 ) -> Result<Zeroizing<Vec<u8>>, age::DecryptError> {
+    decrypt_any(ciphertext, iter::once(identity))
+}
+
+fn decrypt_any<'a>(
+    ciphertext: &[u8],
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+) -> Result<Zeroizing<Vec<u8>>, age::DecryptError> {
     let decryptor = age::Decryptor::new_buffered(ciphertext)?;
-    let mut reader = decryptor.decrypt(iter::once(identity))?;
+    let mut reader = decryptor.decrypt(identities)?;
 
     let mut plaintext = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
     reader.read_to_end(&mut plaintext)?;

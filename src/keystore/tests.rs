@@ -312,3 +312,50 @@ fn debug_output_hides_secrets() {
     session.unlock(KeyClass::Root, &mut all_classes()).unwrap();
     assert!(!format!("{session:?}").contains("AGE-SECRET-KEY"));
 }
+
+#[test]
+fn a_shared_key_opens_with_whichever_class_is_unlocked() {
+    let (_tmp, store) = new_store();
+    let mut adding = all_classes();
+    store.add(&record(1, "targets"), &der(1), &mut adding).unwrap();
+    store.add(&record(2, "root"), &der(2), &mut adding).unwrap();
+    store.add_shared(&record(3, "audit"), &der(3), &mut adding).unwrap();
+    assert_eq!(store.get(&key_id(3)).unwrap().unwrap().class, KeyClass::Delegation);
+
+    for class in [KeyClass::Targets, KeyClass::Root] {
+        let mut asking = all_classes();
+        let mut session = Unlocked::new(&store);
+        session.unlock(class, &mut asking).unwrap();
+        let bytes = session.shared_private_key(&key_id(3), &mut asking).unwrap();
+        assert_eq!(*bytes, der(3));
+        assert_eq!(asking.asked(KeyClass::Delegation), 0, "{class} opened it alone");
+    }
+
+    // An ordinary key still needs its own class.
+    let mut asking = all_classes();
+    let mut session = Unlocked::new(&store);
+    session.unlock(KeyClass::Root, &mut asking).unwrap();
+    assert_eq!(*session.shared_private_key(&key_id(1), &mut asking).unwrap(), der(1));
+    assert_eq!(asking.asked(KeyClass::Targets), 1);
+}
+
+#[test]
+fn a_key_sealed_to_one_class_is_shared_after_its_first_use() {
+    let (_tmp, store) = new_store();
+    let mut adding = all_classes();
+    store.add(&record(1, "targets"), &der(1), &mut adding).unwrap();
+    store.add(&record(2, "audit"), &der(2), &mut adding).unwrap();
+
+    let open_with_targets = || {
+        let mut asking = all_classes();
+        let mut session = Unlocked::new(&store);
+        session.unlock(KeyClass::Targets, &mut asking).unwrap();
+        assert_eq!(*session.shared_private_key(&key_id(2), &mut asking).unwrap(), der(2));
+        asking.asked(KeyClass::Delegation)
+    };
+    assert_eq!(open_with_targets(), 1, "the first use unlocks the key's own class");
+    assert_eq!(open_with_targets(), 0, "then the key is sealed to every class");
+
+    let mode = fs::metadata(store.key_path(&key_id(2))).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

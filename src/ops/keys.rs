@@ -208,6 +208,18 @@ pub fn store_key(
     now: OffsetDateTime,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<KeyId, OpsError> {
+    let (key_id, record) = key_record(key, role, gun, now)?;
+    store.add(&record, &key.to_pkcs8_der(), passphrases)?;
+    Ok(key_id)
+}
+
+/// The key store's record of `key`, in the passphrase class that `role` implies.
+pub fn key_record(
+    key: &SigningKey,
+    role: &str,
+    gun: Option<&Gun>,
+    now: OffsetDateTime,
+) -> Result<(KeyId, KeyRecord), OpsError> {
     let public = key.public_key();
     let key_id = public.canonical_id()?;
     let record = KeyRecord {
@@ -219,8 +231,7 @@ pub fn store_key(
         public: public.public_b64(),
         created: rfc3339(now),
     };
-    store.add(&record, &key.to_pkcs8_der(), passphrases)?;
-    Ok(key_id)
+    Ok((key_id, record))
 }
 
 /// A private key from the store, signing for a role that lists `listed` (for root keys the

@@ -1,5 +1,10 @@
 //! The audit side of `export`: the log entries since the previous export go into the
 //! response bundle under a head signed with the home's audit key (made on first use).
+//!
+//! The audit key is sealed to every passphrase class of the key store, so whichever class an
+//! export unlocks for its signing keys also opens it. Anyone who can sign this home's
+//! metadata can vouch for its record; and the key's own class (delegation) would otherwise
+//! cost every export a second scrypt derivation.
 
 use time::OffsetDateTime;
 
@@ -8,7 +13,7 @@ use crate::bundle::AuditFiles;
 use crate::crypto::SigningKey;
 use crate::home::Home;
 use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
-use crate::ops::keys::store_key;
+use crate::ops::keys::key_record;
 use crate::ops::OpsError;
 
 /// The audit files for a response bundle, and the head to record once it is written.
@@ -60,7 +65,7 @@ fn audit_key(
                  from its backup (the audit trail cannot be continued without it)"
             )));
         }
-        let der = unlocked.private_key(&id, passphrases)?;
+        let der = unlocked.shared_private_key(&id, passphrases)?;
         return Ok(SigningKey::from_pkcs8_der(&der)?);
     }
     if !head::read_heads(&head::heads_path(home.dir())).map_err(damaged)?.is_empty() {
@@ -70,8 +75,11 @@ fn audit_key(
                 .into(),
         )));
     }
+    // Any class's passphrase opens it: the export has unlocked some class for its signing
+    // keys already, and the audit key should not cost a second scrypt.
     let key = SigningKey::generate_p256();
-    store_key(store, &key, "audit", None, now, passphrases)?;
+    let (_, record) = key_record(&key, "audit", None, now)?;
+    store.add_shared(&record, &key.to_pkcs8_der(), passphrases)?;
     head::write_key(home.dir(), &key.public_key()).map_err(damaged)?;
     Ok(key)
 }
