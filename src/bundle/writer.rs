@@ -93,6 +93,11 @@ impl BundleWriter {
         self.answers = digest;
     }
 
+    /// Where the bundle will be written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Adds one repository's files.
     pub fn add(&mut self, repo: &RepoFiles) -> Result<(), BundleError> {
         self.guns.push(GunInfo { gun: repo.gun.clone(), new: repo.new });

@@ -74,38 +74,15 @@ pub fn export(
     opts: &ExportOptions,
     passphrases: &mut dyn PassphraseProvider,
 ) -> Result<ExportReport, OpsError> {
-    let (now, lifetimes) = (opts.now, opts.lifetimes);
-    if out.exists() {
-        let msg = format!("{} already exists; choose another -o file", out.display());
-        return Err(OpsError::Usage(msg));
-    }
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !parent.is_dir() {
-        let msg = format!("{} is not a directory; -o must name a file in one", parent.display());
-        return Err(OpsError::Usage(msg));
-    }
-    // 1-4 per GUN, each added to the bundle as soon as it is signed and then dropped
+    check_output(out)?;
+    let now = opts.now;
     let bundle_err = OpsError::bundle(out);
     let mut writer = BundleWriter::create(out, BundleKind::Response, now).map_err(bundle_err)?;
     let mut unlocked = Unlocked::new(store);
-    let mut answers = None;
-    let mut reports = Vec::new();
-    for gun in guns {
-        let state = home.require_repo(gun)?;
-        let files = sign_gun(&state, &mut unlocked, now, lifetimes, passphrases)?;
-        let root_signatures = root_signatures(&state, &files)?;
-        let roles = versions(&files);
-        reports.push(ExportedGun { gun: state.gun.clone(), roles, root_signatures });
-        // The pull this response answers: the first GUN's (a response mixing GUNs from
-        // several pulls names the first).
-        answers.get_or_insert_with(|| state.pull_digest.clone());
-        writer.add(&response_files(&state, files)).map_err(OpsError::bundle(out))?;
-        opts.tally.advance(reports.len(), guns.len());
-    }
+    let reports = sign_all(home, guns, &mut writer, &mut unlocked, opts, passphrases)?;
 
     // 5. the bundle, with the ceremony record since the previous export
     let (audit, head) = record::prepare(home, store, &mut unlocked, now, passphrases)?;
-    writer.answers(answers);
     let digest = writer.finish(Some(&audit)).map_err(OpsError::bundle(out))?;
 
     // 6. the home, from the bundle as written; the record moves on only once it was read back
@@ -115,11 +92,54 @@ pub fn export(
     })?;
     record::commit(home, &head)?;
     home.commit_repos(staged)?;
+
     let bundle = out.display().to_string();
     let signed_roles: Vec<String> = reports.iter().flat_map(|g| g.roles.keys().cloned()).collect();
-    let unused_lifetimes = lifetimes.unused(&signed_roles);
+    let unused_lifetimes = opts.lifetimes.unused(&signed_roles);
     let audit_head = head.last_seq();
     Ok(ExportReport { bundle, bundle_digest: digest, guns: reports, unused_lifetimes, audit_head })
+}
+
+/// `-o` must name a new file in an existing directory.
+fn check_output(out: &Path) -> Result<(), OpsError> {
+    if out.exists() {
+        let msg = format!("{} already exists; choose another -o file", out.display());
+        return Err(OpsError::Usage(msg));
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        let msg = format!("{} is not a directory; -o must name a file in one", parent.display());
+        return Err(OpsError::Usage(msg));
+    }
+    Ok(())
+}
+
+/// Steps 1-4 for every GUN, each added to the bundle as soon as it is signed and then
+/// dropped, so memory does not grow with the number of GUNs.
+fn sign_all(
+    home: &Home,
+    guns: &[Gun],
+    writer: &mut BundleWriter,
+    unlocked: &mut Unlocked,
+    opts: &ExportOptions,
+    passphrases: &mut dyn PassphraseProvider,
+) -> Result<Vec<ExportedGun>, OpsError> {
+    let mut reports = Vec::new();
+    for gun in guns {
+        let state = home.require_repo(gun)?;
+        let files = sign_gun(&state, unlocked, opts.now, opts.lifetimes, passphrases)?;
+        let root_signatures = root_signatures(&state, &files)?;
+        let roles = versions(&files);
+        reports.push(ExportedGun { gun: state.gun.clone(), roles, root_signatures });
+        if reports.len() == 1 {
+            // The pull this response answers: the first GUN's (a response mixing GUNs from
+            // several pulls names the first).
+            writer.answers(Some(state.pull_digest.clone()));
+        }
+        writer.add(&response_files(&state, files)).map_err(OpsError::bundle(writer.path()))?;
+        opts.tally.advance(reports.len(), guns.len());
+    }
+    Ok(reports)
 }
 
 /// Steps 1-4 for one GUN: the signed files to upload, by role.
