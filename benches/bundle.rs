@@ -18,13 +18,7 @@ const RELEASE_TARGETS: usize = 20;
 
 fn bundle_500(c: &mut Criterion) {
     let now = support::now();
-    let contents = BundleContents {
-        kind: BundleKind::Pull,
-        created: now,
-        answers: None,
-        repos: support::fleet(REPOS, RELEASE_TARGETS, now),
-        audit: None,
-    };
+    let contents = pull(support::fleet(REPOS, RELEASE_TARGETS, now), now);
     let size: u64 =
         contents.repos.iter().flat_map(|r| r.metadata.values()).map(|b| b.len() as u64).sum();
     let dir = tempfile::tempdir().unwrap();
@@ -51,13 +45,7 @@ fn one_large_repo(c: &mut Criterion) {
     let gun = "bench.example.com/team/large";
     let repo = support::repo(gun, &support::RepoKeys::new(gun, now), LARGE_TARGETS, now);
     let size: u64 = repo.metadata.values().map(|b| b.len() as u64).sum();
-    let contents = BundleContents {
-        kind: BundleKind::Pull,
-        created: now,
-        answers: None,
-        repos: vec![repo],
-        audit: None,
-    };
+    let contents = pull(vec![repo], now);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("large.tar.zst");
     bundle::write(&path, &contents).unwrap();
@@ -67,6 +55,11 @@ fn one_large_repo(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(size));
     group.bench_function("import", |b| bench_import(b, &path, now));
     group.finish();
+}
+
+/// A pull bundle's contents.
+fn pull(repos: Vec<airlock::bundle::RepoFiles>, now: time::OffsetDateTime) -> BundleContents {
+    BundleContents { kind: BundleKind::Pull, created: now, answers: None, repos, audit: None }
 }
 
 /// Targets in the large repository's `targets/releases`.

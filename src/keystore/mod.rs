@@ -470,12 +470,22 @@ impl KeyStore {
         record: &KeyRecord,
         identity: &x25519::Identity,
     ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
-        let path = self.key_path(&record.key_id);
-        let Some(sealed) = read_optional(&path)? else {
-            return Err(KeyStoreError::KeyFileMissing { key_id: record.key_id.clone(), path });
-        };
-
+        let (path, sealed) = self.sealed_key(&record.key_id)?;
         seal::open_key(record.class, identity, &sealed, &path)
+    }
+
+    /// The record of `key_id`, which must be stored.
+    fn require(&self, key_id: &str) -> Result<KeyRecord, KeyStoreError> {
+        self.get(key_id)?.ok_or_else(|| self.not_found(key_id))
+    }
+
+    /// The sealed key file of `key_id`, with its path.
+    fn sealed_key(&self, key_id: &str) -> Result<(PathBuf, Vec<u8>), KeyStoreError> {
+        let path = self.key_path(key_id);
+        match read_optional(&path)? {
+            Some(sealed) => Ok((path, sealed)),
+            None => Err(KeyStoreError::KeyFileMissing { key_id: key_id.to_owned(), path }),
+        }
     }
 
     fn identity_paths(&self, class: KeyClass) -> (PathBuf, PathBuf) {
@@ -539,9 +549,7 @@ impl<'a> Unlocked<'a> {
         p: &mut dyn PassphraseProvider,
     ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
         let store = self.store;
-        let Some(record) = store.get(key_id)? else {
-            return Err(store.not_found(key_id));
-        };
+        let record = store.require(key_id)?;
 
         let identity = self.identity(record.class, p)?;
         store.open_key(&record, identity)
@@ -556,13 +564,8 @@ impl<'a> Unlocked<'a> {
         p: &mut dyn PassphraseProvider,
     ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
         let store = self.store;
-        let Some(record) = store.get(key_id)? else {
-            return Err(store.not_found(key_id));
-        };
-        let path = store.key_path(key_id);
-        let Some(sealed) = read_optional(&path)? else {
-            return Err(KeyStoreError::KeyFileMissing { key_id: key_id.to_owned(), path });
-        };
+        let record = store.require(key_id)?;
+        let (path, sealed) = store.sealed_key(key_id)?;
         if let Some(der) = seal::open_key_with_any(self.identities.values(), &sealed, &path)? {
             return Ok(der);
         }
