@@ -5,6 +5,8 @@
 //! 2 could not run (usage, I/O).
 
 mod audit;
+mod exchange;
+mod keys;
 #[cfg(feature = "online")]
 mod online;
 mod output;

@@ -8,17 +8,12 @@ use clap::Parser;
 use time::OffsetDateTime;
 
 use super::output::{json, table};
-use super::progress::{Bar, Spinner};
 use super::record;
-use super::{
-    BundleCommand, Cli, Command, DelegationCommand, KeyCommand, KeyTypeArg, SignerCommand,
-};
+use super::{BundleCommand, Cli, Command, DelegationCommand, SignerCommand};
 use crate::backup;
 use crate::bundle::{self, Limits};
 use crate::home::Home;
 use crate::keystore::{EnvOrTerminal, KeyStore};
-use crate::ops::keys::KeySpec;
-use crate::ops::lifetimes::Lifetimes;
 use crate::ops::{self, OpsError};
 use crate::tuf::{Gun, RoleName};
 
@@ -78,104 +73,8 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
                     .into(),
             ))
         }
-        Command::Import(args) => {
-            let dir = home_dir(cli)?;
-            let new_home = !dir.exists();
-            let home = open_home(cli)?;
-            let bar = Bar::new("importing", cli.json || cli.quiet);
-            let opts = ops::import::ImportOptions {
-                now,
-                allow_expired: args.allow_expired,
-                pinned_root: args.root_keyid.as_deref(),
-                tally: &bar,
-            };
-            if args.allow_expired {
-                eprintln!("airlock: WARNING: --allow-expired: expired metadata is accepted");
-            }
-            let report = ops::import::import(&home, &args.bundle, &opts);
-            drop(bar);
-            let report = match report {
-                Ok(report) => report,
-                Err(e) => {
-                    if new_home {
-                        // A failed first import leaves no empty home behind.
-                        drop(home);
-                        crate::home::remove_empty_home(&dir);
-                    }
-                    return Err(e);
-                }
-            };
-            print_import(cli, &report)
-        }
-        Command::Key(KeyCommand::Generate { name, key_type, bits, dir, root }) => {
-            let spec = key_spec(*key_type, *bits)?;
-            let root = root.as_deref().map(Gun::parse).transpose()?;
-            let home = open_home(cli)?;
-            let store = keystore(&home)?;
-            let mut spinner = Spinner::default();
-            let p = &mut EnvOrTerminal;
-            let made = match &root {
-                Some(gun) => ops::keys::generate_root(&store, name, gun, dir, now, p)?,
-                None => ops::keys::generate(&store, name, spec, dir, now, p, &mut spinner)?,
-            };
-            record::note_keys([made.key_id.clone()]);
-            eprintln!(
-                "Generated {} key {} for {}; public key in {}",
-                made.keytype,
-                made.key_id,
-                made.name,
-                made.public_key_file.display()
-            );
-            if cli.json {
-                return print_json(&made);
-            }
-            super::output::line(format_args!("{}", made.key_id))?;
-            Ok(())
-        }
-        Command::Key(KeyCommand::Load { file, name }) => {
-            let home = open_home(cli)?;
-            let store = keystore(&home)?;
-            let mut ask = || ops::keys::import_passphrase(file);
-            let loaded =
-                ops::keys::load(&store, file, name.as_deref(), now, &mut ask, &mut EnvOrTerminal)?;
-            record::note_keys([loaded.key_id.clone()]);
-            let gun = loaded.gun.as_deref().map(|g| format!(" for {g}")).unwrap_or_default();
-            eprintln!("Loaded {} key {}{gun}", loaded.role, loaded.key_id);
-            if cli.json {
-                return print_json(&loaded);
-            }
-            super::output::line(format_args!("{}", loaded.key_id))?;
-            Ok(())
-        }
-        Command::Key(KeyCommand::Rotate { gun, role, key, server_managed }) => {
-            let rotation = ops::rotate::Rotation::parse(role, key.clone(), *server_managed)?;
-            let home = open_existing_home(cli)?;
-            let store = keystore(&home)?;
-            let gun = Gun::parse(gun)?;
-            let rotated =
-                ops::rotate::rotate(&home, &store, &gun, &rotation, now, &mut EnvOrTerminal)?;
-            record::note_keys([rotated.canonical_id.clone(), rotated.key_id.clone()]);
-            record::note_keys(rotated.replaced.iter().cloned());
-            eprintln!(
-                "{gun}: staged: {role} key {} replaces {}",
-                rotated.key_id,
-                rotated.replaced.join(", ")
-            );
-            tell_staged(std::slice::from_ref(&rotated.staged));
-            if cli.json {
-                return print_json(&rotated);
-            }
-            super::output::line(format_args!("{}", rotated.key_id))?;
-            Ok(())
-        }
-        Command::Key(KeyCommand::List) => {
-            let home = open_existing_home(cli)?;
-            key_list(cli, &keystore(&home)?)
-        }
-        Command::Key(KeyCommand::Remove { key_id, yes, force }) => {
-            let home = open_existing_home(cli)?;
-            key_remove(cli, &home, &keystore(&home)?, key_id, *yes, *force)
-        }
+        Command::Import(args) => super::exchange::import(cli, args, now),
+        Command::Key(command) => super::keys::run(cli, command, now),
         Command::Signer(SignerCommand::Add { name, repos, keys }) => {
             let home = open_existing_home(cli)?;
             let store = keystore(&home)?;
@@ -411,41 +310,7 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             super::output::line(format_args!("{}", report.bundle_digest))?;
             Ok(())
         }
-        Command::Export(args) => {
-            let home = open_existing_home(cli)?;
-            let store = keystore(&home)?;
-            let pending = |s: &crate::home::RepoState| Ok(!s.pending.is_empty());
-            let guns = guns_or_all(&home, &args.repos, pending)?;
-            let lifetimes = Lifetimes::parse(&args.expires)?;
-            let (out, p) = (&args.output, &mut EnvOrTerminal);
-            let bar = Bar::new("signing", cli.json || cli.quiet);
-            let opts = ops::export::ExportOptions { now, lifetimes: &lifetimes, tally: &bar };
-            let report = ops::export::export(&home, &store, &guns, out, &opts, p);
-            drop(bar);
-            let report = report?;
-            for g in &report.guns {
-                let roles: Vec<String> = g.roles.iter().map(|(r, v)| format!("{r} v{v}")).collect();
-                eprintln!("Signed {}: {}", g.gun, roles.join(", "));
-                if let Some(count) = g.root_signatures.as_ref().filter(|c| !c.complete) {
-                    eprintln!(
-                        "{}: root has {}: have the other custodians add theirs with \
-                         `airlock sign BUNDLE -o BUNDLE` before the push",
-                        g.gun,
-                        count.summary()
-                    );
-                }
-            }
-            record::note_audit_head(report.audit_head);
-            for role in &report.unused_lifetimes {
-                eprintln!("warning: --expires {role}=...: no {role} was signed; it was not used");
-            }
-            eprintln!("Wrote {} (digest {})", report.bundle, report.bundle_digest);
-            if cli.json {
-                return print_json(&report);
-            }
-            super::output::line(format_args!("{}", report.bundle_digest))?;
-            Ok(())
-        }
+        Command::Export(args) => super::exchange::export(cli, args, now),
         Command::Bundle(BundleCommand::Inspect { bundle, qr, qr_out }) => {
             inspect(cli, bundle, *qr, qr_out.as_deref())
         }
@@ -556,7 +421,7 @@ fn print_staged(cli: &Cli, staged: &[ops::delegation::Staged]) -> Result<(), Ops
 }
 
 /// What was staged and its warnings, for people (stderr).
-fn tell_staged(staged: &[ops::delegation::Staged]) {
+pub(super) fn tell_staged(staged: &[ops::delegation::Staged]) {
     for s in staged {
         for c in &s.changes {
             eprintln!("{}: staged: {c}", s.gun);
@@ -569,58 +434,6 @@ fn tell_staged(staged: &[ops::delegation::Staged]) {
 }
 
 /// What `--type` and `--bits` ask for; `--bits` only means something for RSA.
-fn key_spec(key_type: KeyTypeArg, bits: Option<usize>) -> Result<KeySpec, OpsError> {
-    match (key_type, bits) {
-        (KeyTypeArg::Ecdsa, None) => Ok(KeySpec::EcdsaP256),
-        (KeyTypeArg::Ecdsa, Some(_)) => Err(OpsError::Usage(
-            "--bits is for RSA keys (--type rsa); ECDSA keys are always P-256".into(),
-        )),
-        (KeyTypeArg::Rsa, bits) => {
-            Ok(KeySpec::Rsa { bits: bits.unwrap_or(KeySpec::DEFAULT_RSA_BITS) })
-        }
-    }
-}
-
-/// `key remove`: finds the key and its uses, asks (naming the uses), then removes. With
-/// --yes nobody sees the uses, so a key in use also needs --force.
-fn key_remove(
-    cli: &Cli,
-    home: &Home,
-    store: &KeyStore,
-    key_id: &str,
-    yes: bool,
-    force: bool,
-) -> Result<(), OpsError> {
-    let removal = ops::keys::plan_remove(home, store, key_id)?;
-    let gun = removal.gun.as_deref().map(|g| format!(" for {g}")).unwrap_or_default();
-    let mut question = format!("Remove the {} key {}{gun}?", removal.role, removal.key_id);
-    if !removal.used_by.is_empty() {
-        let uses: Vec<String> = removal.used_by.iter().map(ToString::to_string).collect();
-        question = format!(
-            "{question} It is STILL USED by {}; this home can then no longer sign for them.",
-            uses.join(", ")
-        );
-    }
-
-    // Confirming at the terminal, with the uses in the question, is consent enough.
-    let allow_in_use = if yes {
-        force
-    } else if confirm(&question)? {
-        true
-    } else {
-        return Err(OpsError::Usage("not confirmed; nothing changed".into()));
-    };
-    ops::keys::remove(store, &removal, allow_in_use)?;
-    super::record::note_keys([removal.key_id.clone()]);
-
-    eprintln!("Removed the {} key {}{gun} from the key store", removal.role, removal.key_id);
-    if cli.json {
-        return print_json(&removal);
-    }
-    super::output::line(format_args!("{}", removal.key_id))?;
-    Ok(())
-}
-
 /// Asks a yes/no question on the terminal; without one, the answer is no (use --yes).
 pub(super) fn confirm(question: &str) -> Result<bool, OpsError> {
     use std::io::IsTerminal;
@@ -647,21 +460,21 @@ pub(super) fn home_dir(cli: &Cli) -> Result<PathBuf, OpsError> {
 }
 
 /// Opens the home, creating it: for commands that bring something into it.
-fn open_home(cli: &Cli) -> Result<Home, OpsError> {
+pub(super) fn open_home(cli: &Cli) -> Result<Home, OpsError> {
     Ok(Home::open(&home_dir(cli)?)?)
 }
 
 /// Opens a home that must exist already.
-fn open_existing_home(cli: &Cli) -> Result<Home, OpsError> {
+pub(super) fn open_existing_home(cli: &Cli) -> Result<Home, OpsError> {
     Ok(Home::open_existing(&home_dir(cli)?)?)
 }
 
-fn keystore(home: &Home) -> Result<KeyStore, OpsError> {
+pub(super) fn keystore(home: &Home) -> Result<KeyStore, OpsError> {
     Ok(KeyStore::open(&home.keystore_dir())?)
 }
 
 /// The GUNs given, or with `--all` every GUN of the home that `applies` to; none is an error.
-fn guns_or_all(
+pub(super) fn guns_or_all(
     home: &Home,
     repos: &super::Repos,
     applies: impl Fn(&crate::home::RepoState) -> Result<bool, OpsError>,
@@ -717,90 +530,8 @@ pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), OpsError>
     json(value).map_err(|source| OpsError::Io { path: "<stdout>".into(), source })
 }
 
-fn stdout_err(source: io::Error) -> OpsError {
+pub(super) fn stdout_err(source: io::Error) -> OpsError {
     OpsError::Io { path: "<stdout>".into(), source }
-}
-
-fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), OpsError> {
-    for g in &report.guns {
-        if let Some(digest) = &g.discarded_export {
-            eprintln!(
-                "{}: WARNING: the server never accepted response {digest}, which initialised \
-                 this repository; it is discarded. Stage the changes again (signer add) and \
-                 export a new response",
-                g.gun
-            );
-        }
-        if g.new {
-            eprintln!("{}: no trust data on the server yet; ready to be initialised", g.gun);
-            continue;
-        }
-        if let Some(ids) = &g.trusted_on_first_use {
-            let ids: Vec<String> = ids
-                .iter()
-                .map(|k| match &k.canonical_id {
-                    Some(c) if *c != k.key_id => format!("{} (canonical {c})", k.key_id),
-                    _ => k.key_id.clone(),
-                })
-                .collect();
-            eprintln!("{}: first sight, trusting root key {} on first use", g.gun, ids.join(", "));
-            eprintln!(
-                "  compare it with the key ID your repository owners published, or \
-                       import with --root-keyid to pin it"
-            );
-        }
-        let versions: Vec<String> = g.versions.iter().map(|(r, v)| format!("{r} v{v}")).collect();
-        eprintln!("{}: verified {}", g.gun, versions.join(", "));
-        for (role, why) in &g.invalid_roles {
-            eprintln!(
-                "{}: warning: {role} is not valid ({why}); witness it to make it valid",
-                g.gun
-            );
-        }
-        if g.export_confirmed {
-            eprintln!("{}: the server has the changes this home exported", g.gun);
-        }
-        if let Some((digest, role)) = &g.superseded_export {
-            eprintln!(
-                "{}: WARNING: the server holds a different {role} than response {digest} \
-                 exported at that version: that response was never applied (another change \
-                 won). Stage its changes again if they are still wanted",
-                g.gun
-            );
-        }
-    }
-    if cli.json {
-        return print_json(report);
-    }
-    eprintln!("Imported bundle {}", report.bundle_digest);
-    Ok(())
-}
-
-fn key_list(cli: &Cli, store: &KeyStore) -> Result<(), OpsError> {
-    let records = store.list()?;
-    if cli.json {
-        let rows: Vec<serde_json::Value> = records
-            .iter()
-            .map(|r| {
-                serde_json::json!({"role": r.role, "gun": r.gun, "key_id": r.key_id,
-                "keytype": r.keytype, "location": store.dir().display().to_string()})
-            })
-            .collect();
-        return print_json(&rows);
-    }
-    let rows: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| {
-            let gun = r.gun.clone().unwrap_or_default();
-            vec![r.role.clone(), gun, r.key_id.clone(), store.dir().display().to_string()]
-        })
-        .collect();
-    if rows.is_empty() {
-        eprintln!("No signing keys found.");
-        return Ok(());
-    }
-    table(&mut io::stdout().lock(), &["ROLE", "GUN", "KEY ID", "LOCATION"], &rows)
-        .map_err(stdout_err)
 }
 
 fn delegation_list(cli: &Cli, home: &Home, gun: &Gun, now: OffsetDateTime) -> Result<(), OpsError> {
