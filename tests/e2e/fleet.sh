@@ -74,4 +74,13 @@ lacks "^targets/jeff " fresh delegation list example.com/fleet/app-3 || fail "je
 expect_fail 2 "no repository in this home applies" "$AIRLOCK" signer remove nobody --all --yes
 expect_fail 2 "cannot be used with\|conflict" "$AIRLOCK" export --all example.com/fleet/app-1 -o X.tar.zst
 
+step "4. on a terminal import draws a progress bar; not with --json, not when piped"
+"${ON[@]}" pull "${GUNS[@]}" --server "$NOTARY_URL" -o G.tar.zst
+script -qec "'$AIRLOCK' --home '$WORK/tty-a' import G.tar.zst" /dev/null >tty.txt
+grep -q "importing \[#*-*\] [0-9]*/$SIZE" tty.txt || { cat tty.txt >&2; fail "no progress bar"; }
+script -qec "'$AIRLOCK' --home '$WORK/tty-b' --json import G.tar.zst" /dev/null >tty-json.txt
+! grep -q "importing \[" tty-json.txt || fail "a progress bar with --json"
+"$AIRLOCK" --home "$WORK/tty-c" import G.tar.zst 2>piped.txt
+! grep -q "importing \[" piped.txt || fail "a progress bar on a stderr that is not a terminal"
+
 echo "fleet: all steps passed"
