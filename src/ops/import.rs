@@ -1,7 +1,9 @@
 //! `airlock import`: verify a pull bundle and make it this home's trusted state.
 //!
-//! Every GUN in the bundle is verified before anything is written, so a bundle with one bad
-//! repository changes nothing at all.
+//! The bundle is read one GUN at a time, so memory follows the largest repository rather
+//! than the bundle. Each GUN's new state is written to a temporary file as soon as it is
+//! verified, and all of them replace the old states only once the whole bundle has passed:
+//! a bundle with one bad repository, wherever it is, changes nothing at all.
 
 use std::collections::BTreeMap;
 use std::path::Path;
