@@ -46,13 +46,23 @@ pub fn write_atomic_with(
 /// Atomically creates `path` with `bytes`, failing if it exists: for outputs that must never
 /// overwrite, such as public key files handed to other people.
 pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_new_atomic_with(path, mode, |f| f.write_all(bytes))
+}
+
+/// Atomically creates `path` with what `fill` writes, failing with `AlreadyExists` if the
+/// path exists by the time it is renamed into place.
+pub fn write_new_atomic_with(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(dir)?;
 
-    tmp.write_all(bytes)?;
+    fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     crash_point();
 
@@ -103,13 +113,10 @@ pub fn commit_all(staged: Vec<Staged>) -> io::Result<()> {
     dirs.iter().try_for_each(|dir| sync_dir(dir))
 }
 
-/// An empty temporary file beside `path`, removed when dropped: scratch space on the same
-/// disk as an output, such as a bundle's spool.
-pub fn temporary_beside(path: &Path, mode: u32) -> io::Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(parent_dir(path))
+/// An empty temporary file on the same disk as `path`, without a name: scratch space for an
+/// output, such as a bundle's spool, that nothing has to clean up, even after a kill.
+pub fn temporary_beside(path: &Path) -> io::Result<File> {
+    tempfile::tempfile_in(parent_dir(path))
 }
 
 /// Prefix of the temporary files [`write_atomic`] makes; a crash can leave one behind, and

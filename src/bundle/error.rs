@@ -121,7 +121,10 @@ pub enum BundleError {
     #[error("manifest lists no GUN; {REDO}")]
     NoGuns,
 
-    #[error("manifest answers {found:?} is not valid for a {kind} bundle: {why}; {REDO}")]
+    #[error(
+        "manifest \"answers\" {} is not valid for a {kind} bundle: {why}; {REDO}",
+        .found.as_deref().map_or("null".to_string(), |f| format!("{f:?}"))
+    )]
     BadAnswers { kind: BundleKind, found: Option<String>, why: &'static str },
 
     #[error("manifest entry {path:?} has sha256 {found:?}, not 64 lowercase hex digits; {REDO}")]

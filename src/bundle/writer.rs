@@ -10,7 +10,6 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use tar::{EntryType, Header};
-use tempfile::NamedTempFile;
 use time::OffsetDateTime;
 
 use super::layout::{Slot, MANIFEST_PATH};
@@ -31,9 +30,11 @@ const ENTRY_MODE: u32 = 0o644;
 /// zstd level: bundles are small, so speed matters more than the last few percent.
 const ZSTD_LEVEL: i32 = 3;
 
-/// Writes `contents` as a bundle at `path`, atomically, and returns the bundle digest.
+/// Writes `contents` as a bundle at `path`, atomically, replacing any file there, and returns
+/// the bundle digest.
 pub fn write(path: &Path, contents: &BundleContents) -> Result<String, BundleError> {
     let mut writer = BundleWriter::create(path, contents.kind, contents.created)?;
+    writer.replace = true;
     writer.answers(contents.answers.clone());
     for repo in &contents.repos {
         writer.add(repo)?;
@@ -44,9 +45,10 @@ pub fn write(path: &Path, contents: &BundleContents) -> Result<String, BundleErr
 /// Writes a bundle one repository at a time, so a caller can drop each repository's files
 /// once they were added: memory grows with the largest repository, not with the bundle.
 ///
-/// Added files go to a spool file beside the output, hashed on the way; [`finish`] writes the
-/// manifest and then copies the files from the spool in manifest order. Nothing appears at
-/// the output path unless `finish` succeeds, and the spool is removed either way.
+/// Added files go to a spool, an unnamed temporary file on the output's disk, hashed on the
+/// way; [`finish`] writes the manifest and then copies the files from the spool in manifest
+/// order. Nothing appears at the output path unless `finish` succeeds, and the spool leaves
+/// nothing behind, even when the process is killed.
 ///
 /// [`finish`]: BundleWriter::finish
 pub struct BundleWriter {
@@ -57,8 +59,10 @@ pub struct BundleWriter {
     guns: Vec<GunInfo>,
     /// Every file so far with where its bytes are in the spool.
     files: Vec<Spooled>,
-    spool: io::BufWriter<NamedTempFile>,
+    spool: io::BufWriter<File>,
     spooled: u64,
+    /// Whether `finish` may replace an existing file at `path`.
+    replace: bool,
 }
 
 struct Spooled {
@@ -67,14 +71,15 @@ struct Spooled {
 }
 
 impl BundleWriter {
-    /// Starts a bundle that will be written at `path`.
+    /// Starts a bundle that will be written at `path`, which must not exist when it is
+    /// finished: a file that appears there meanwhile is never replaced.
     pub fn create(
         path: &Path,
         kind: BundleKind,
         created: OffsetDateTime,
     ) -> Result<BundleWriter, BundleError> {
         entry_mtime(created)?;
-        let spool = fsutil::temporary_beside(path, fsutil::PRIVATE_FILE_MODE)
+        let spool = fsutil::temporary_beside(path)
             .map_err(|source| BundleError::Write { path: path.to_path_buf(), source })?;
         Ok(BundleWriter {
             path: path.to_path_buf(),
@@ -85,6 +90,7 @@ impl BundleWriter {
             files: Vec::new(),
             spool: io::BufWriter::new(spool),
             spooled: 0,
+            replace: false,
         })
     }
 
@@ -128,11 +134,14 @@ impl BundleWriter {
         let mtime = entry_mtime(self.created)?;
 
         let write_err = |source| BundleError::Write { path: self.path.clone(), source };
-        let spool = self.spool.into_inner().map_err(|e| write_err(e.into_error()))?;
-        let mut spool = spool.into_file();
+        let mut spool = self.spool.into_inner().map_err(|e| write_err(e.into_error()))?;
         let fill =
             |file: &mut File| write_stream(file, mtime, &manifest_bytes, &self.files, &mut spool);
-        write_atomic_with(&self.path, BUNDLE_MODE, fill).map_err(write_err)?;
+        let written = match self.replace {
+            true => write_atomic_with(&self.path, BUNDLE_MODE, fill),
+            false => fsutil::write_new_atomic_with(&self.path, BUNDLE_MODE, fill),
+        };
+        written.map_err(|e| write_err(appeared_meanwhile(e)))?;
         Ok(sha256_hex(&manifest_bytes))
     }
 
@@ -161,6 +170,16 @@ impl BundleWriter {
         Manifest::parse(&bytes, &Limits::default())?;
         Ok(bytes)
     }
+}
+
+/// Says why a new bundle could not be put in place when another file took its path.
+fn appeared_meanwhile(e: io::Error) -> io::Error {
+    if e.kind() != io::ErrorKind::AlreadyExists {
+        return e;
+    }
+    let why = "a file appeared at this path while the bundle was being made; it was left as it \
+               is. Choose another -o file";
+    io::Error::new(io::ErrorKind::AlreadyExists, why)
 }
 
 /// Every file of one repository with its slot.
@@ -413,5 +432,25 @@ mod tests {
 
         assert!(matches!(write(&path, &contents), Err(BundleError::DuplicateGun { .. })));
         assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_file_that_appears_meanwhile_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b");
+        let contents = sample();
+        let mut writer = BundleWriter::create(&path, contents.kind, contents.created).unwrap();
+        writer.add(&contents.repos[0]).unwrap();
+        fs::write(&path, b"someone else's").unwrap();
+
+        let err = writer.finish(None).unwrap_err();
+        assert!(matches!(err, BundleError::Write { ref source, .. }
+            if source.kind() == io::ErrorKind::AlreadyExists));
+        assert_eq!(fs::read(&path).unwrap(), b"someone else's");
+        assert_eq!(leftovers(dir.path()), ["b"]);
+
+        // `write` is for outputs that may be replaced, such as a bundle signed in place.
+        write(&path, &contents).unwrap();
+        assert_eq!(read(&path, &Limits::default()).unwrap().contents, contents);
     }
 }

@@ -21,10 +21,7 @@ fn client(args: &ServerArgs) -> Result<Client, OpsError> {
 }
 
 pub fn pull(cli: &Cli, args: &PullArgs, now: OffsetDateTime) -> Result<(), OpsError> {
-    if args.output.exists() {
-        let msg = format!("{} already exists; choose another -o file", args.output.display());
-        return Err(OpsError::Usage(msg));
-    }
+    crate::ops::export::check_output(&args.output)?;
     let guns = super::run::parse_guns(&args.guns)?;
     let client = client(&args.server)?;
     let rotate = rotate_roles(&args.rotate_server_key)?;
@@ -214,7 +211,7 @@ fn push_one(client: &Client, repo: &bundle::RepoFiles) -> (PushResult, String) {
     let roles = files.iter().map(|(r, _)| r.to_string()).collect();
     let gun = repo.gun.to_string();
     if let Err(e) = check_upload(client, repo) {
-        let line = format!("Pushed {gun}: NOT SENT: {e}");
+        let line = format!("Not pushed {gun}: {e}");
         let error = Some(e.to_string());
         return (PushResult { gun, roles, ok: false, refused: e.is_refusal(), error }, line);
     }

@@ -101,7 +101,7 @@ pub fn export(
 }
 
 /// `-o` must name a new file in an existing directory.
-fn check_output(out: &Path) -> Result<(), OpsError> {
+pub fn check_output(out: &Path) -> Result<(), OpsError> {
     if out.exists() {
         let msg = format!("{} already exists; choose another -o file", out.display());
         return Err(OpsError::Usage(msg));
