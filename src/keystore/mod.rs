@@ -147,6 +147,10 @@ pub struct KeyRecord {
     pub public: String,
     /// When the key was stored, RFC 3339.
     pub created: String,
+    /// For a key that any class may open (the home's audit key, see
+    /// [`KeyStore::add_shared`]): every class it is sealed to. Empty for ordinary keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_with: Vec<KeyClass>,
 }
 
 impl KeyRecord {
@@ -166,6 +170,7 @@ impl KeyRecord {
             keytype: keytype.to_owned(),
             public: public.to_owned(),
             created: now_rfc3339(),
+            shared_with: Vec::new(),
         }
     }
 }
@@ -358,24 +363,32 @@ impl KeyStore {
         }
         self.ensure_identity(record.class, p)?;
 
-        self.write_key(record, der, &self.all_recipients()?)
+        let (classes, recipients) = self.all_recipients()?;
+        let record = KeyRecord { shared_with: classes, ..record.clone() };
+        self.write_key(&record, der, &recipients)
     }
 
-    /// Seals a stored key again to every class this store has now, as [`KeyStore::add_shared`]
-    /// does: for a shared key stored before some class existed, or before keys were shared.
+    /// Seals a shared key again when classes were made since it was sealed (or it was stored
+    /// before keys were shared), so every class this store has now can open it.
     fn reseal_shared(&self, record: &KeyRecord, der: &[u8]) -> Result<(), KeyStoreError> {
-        let key_path = self.key_path(&record.key_id);
-        let sealed = seal::seal_to_recipients(&self.all_recipients()?, der, &key_path)?;
-        write_private(&key_path, &sealed)
+        let (classes, recipients) = self.all_recipients()?;
+        if classes == record.shared_with {
+            return Ok(());
+        }
+        let record = KeyRecord { shared_with: classes, ..record.clone() };
+        self.write_key(&record, der, &recipients)
     }
 
-    /// The recipient of every class that has an identity.
-    fn all_recipients(&self) -> Result<Vec<x25519::Recipient>, KeyStoreError> {
-        let mut recipients = Vec::new();
+    /// Every class that has an identity, with its recipient.
+    fn all_recipients(&self) -> Result<(Vec<KeyClass>, Vec<x25519::Recipient>), KeyStoreError> {
+        let (mut classes, mut recipients) = (Vec::new(), Vec::new());
         for class in KeyClass::ALL {
-            recipients.extend(self.read_recipient(class)?);
+            if let Some(recipient) = self.read_recipient(class)? {
+                classes.push(class);
+                recipients.push(recipient);
+            }
         }
-        Ok(recipients)
+        Ok((classes, recipients))
     }
 
     /// Writes the key file, sealed to `recipients`, then the record that makes the key
@@ -542,6 +555,11 @@ impl<'a> Unlocked<'a> {
         self.identities.contains_key(&class)
     }
 
+    /// The first class unlocked in this session, in [`KeyClass::ALL`]'s order.
+    pub fn first_unlocked(&self) -> Option<KeyClass> {
+        KeyClass::ALL.into_iter().find(|class| self.is_unlocked(*class))
+    }
+
     /// The private key `key_id` as PKCS#8 DER, unlocking its class first if needed.
     pub fn private_key(
         &mut self,
@@ -556,8 +574,9 @@ impl<'a> Unlocked<'a> {
     }
 
     /// A key stored with [`KeyStore::add_shared`], opened with any class already unlocked in
-    /// this session; only when none of them can open it is its own class unlocked. A key
-    /// that needed that is sealed again to every class, so the next session will not.
+    /// this session; only when none of them can open it is its own class unlocked. A key not
+    /// yet sealed to every class the store has now is sealed again, so the next session can
+    /// open it with any of them.
     pub fn shared_private_key(
         &mut self,
         key_id: &str,
@@ -566,12 +585,13 @@ impl<'a> Unlocked<'a> {
         let store = self.store;
         let record = store.require(key_id)?;
         let (path, sealed) = store.sealed_key(key_id)?;
-        if let Some(der) = seal::open_key_with_any(self.identities.values(), &sealed, &path)? {
-            return Ok(der);
-        }
-
-        let identity = self.identity(record.class, p)?;
-        let der = seal::open_key(record.class, identity, &sealed, &path)?;
+        let der = match seal::open_key_with_any(self.identities.values(), &sealed, &path)? {
+            Some(der) => der,
+            None => {
+                let identity = self.identity(record.class, p)?;
+                seal::open_key(record.class, identity, &sealed, &path)?
+            }
+        };
         store.reseal_shared(&record, &der)?;
         Ok(der)
     }

@@ -359,3 +359,29 @@ fn a_key_sealed_to_one_class_is_shared_after_its_first_use() {
     let mode = fs::metadata(store.key_path(&key_id(2))).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn a_shared_key_follows_classes_made_after_it() {
+    let (_tmp, store) = new_store();
+    let mut adding = all_classes();
+    store.add(&record(1, "targets"), &der(1), &mut adding).unwrap();
+    let shared = KeyRecord { class: KeyClass::Targets, ..record(2, "audit") };
+    store.add_shared(&shared, &der(2), &mut adding).unwrap();
+    assert_eq!(adding.asked(KeyClass::Delegation), 0, "no class was made for it");
+    assert_eq!(store.get(&key_id(2)).unwrap().unwrap().shared_with, [KeyClass::Targets]);
+
+    // root is made later; a session that opens the key with targets seals it to root too
+    store.add(&record(3, "root"), &der(3), &mut adding).unwrap();
+    let mut asking = all_classes();
+    let mut session = Unlocked::new(&store);
+    session.unlock(KeyClass::Targets, &mut asking).unwrap();
+    assert_eq!(*session.shared_private_key(&key_id(2), &mut asking).unwrap(), der(2));
+    let classes = store.get(&key_id(2)).unwrap().unwrap().shared_with;
+    assert_eq!(classes, [KeyClass::Root, KeyClass::Targets]);
+
+    let mut asking = all_classes();
+    let mut session = Unlocked::new(&store);
+    session.unlock(KeyClass::Root, &mut asking).unwrap();
+    assert_eq!(*session.shared_private_key(&key_id(2), &mut asking).unwrap(), der(2));
+    assert_eq!(asking.asked(KeyClass::Targets), 0, "root alone opens it now");
+}

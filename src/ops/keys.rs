@@ -230,6 +230,7 @@ pub fn key_record(
         keytype: public.keytype().as_str().to_string(),
         public: public.public_b64(),
         created: rfc3339(now),
+        shared_with: Vec::new(),
     };
     Ok((key_id, record))
 }

@@ -75,10 +75,12 @@ fn audit_key(
                 .into(),
         )));
     }
-    // Any class's passphrase opens it: the export has unlocked some class for its signing
-    // keys already, and the audit key should not cost a second scrypt.
+    // Any class's passphrase opens it, so it never costs a second scrypt; its own class is
+    // one this export has unlocked already, so making it asks for no new passphrase
+    // (delegation, as for any other role name, when nothing is unlocked).
     let key = SigningKey::generate_p256();
-    let (_, record) = key_record(&key, "audit", None, now)?;
+    let (_, mut record) = key_record(&key, "audit", None, now)?;
+    record.class = unlocked.first_unlocked().unwrap_or(record.class);
     store.add_shared(&record, &key.to_pkcs8_der(), passphrases)?;
     head::write_key(home.dir(), &key.public_key()).map_err(damaged)?;
     Ok(key)
