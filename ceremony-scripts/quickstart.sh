@@ -10,8 +10,10 @@ ROOT=$(cd "$HERE/.." && pwd)
 AIRLOCK=${1:-}
 if [ -z "$AIRLOCK" ]; then
   echo "Building the offline signer (the first build takes a few minutes)..." >&2
-  (cd "$ROOT" && cargo build --no-default-features)
-  AIRLOCK=$ROOT/target/debug/airlock
+  # A target directory of its own, so the offline build does not replace the full one.
+  OFFLINE_TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/offline
+  (cd "$ROOT" && CARGO_TARGET_DIR=$OFFLINE_TARGET cargo build --no-default-features)
+  AIRLOCK=$OFFLINE_TARGET/debug/airlock
 fi
 AIRLOCK=$(realpath "$AIRLOCK")
 BUNDLE=$ROOT/bundles/example-pull.tar.zst
