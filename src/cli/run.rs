@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use time::OffsetDateTime;
@@ -49,12 +50,17 @@ pub fn main() -> ExitCode {
 fn fail(cli: &Cli, e: OpsError) -> ExitCode {
     let code = if e.is_refusal() { 1 } else { 2 };
     eprintln!("airlock: error: {e}");
-    if cli.json {
-        // Machines get the failure on stdout too, in the same envelope as data.
+    // Machines get the failure on stdout too, in the same envelope as data; unless the
+    // command printed its data already (push's per-GUN results, expiry's calendar), which
+    // then says what failed: stdout holds one JSON document either way.
+    if cli.json && !JSON_PRINTED.load(Ordering::Relaxed) {
         let _ = json(&serde_json::json!({"error": e.to_string(), "exit_code": code}));
     }
     ExitCode::from(code)
 }
+
+/// Set once a command has printed its `--json` document.
+static JSON_PRINTED: AtomicBool = AtomicBool::new(false);
 
 fn run(cli: &Cli) -> Result<(), OpsError> {
     let now = OffsetDateTime::now_utc();
@@ -527,6 +533,7 @@ pub(super) fn parse_guns(guns: &[String]) -> Result<Vec<Gun>, OpsError> {
 }
 
 pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), OpsError> {
+    JSON_PRINTED.store(true, Ordering::Relaxed);
     json(value).map_err(|source| OpsError::Io { path: "<stdout>".into(), source })
 }
 
