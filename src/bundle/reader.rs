@@ -10,7 +10,7 @@
 //! caller must hold back anything lasting until the whole bundle has passed.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::rc::Rc;
@@ -261,8 +261,11 @@ fn verify(
     limits: &Limits,
     visitor: &mut dyn Visitor,
 ) -> Result<Verified, BundleError> {
-    let file = File::open(path)
-        .map_err(|source| BundleError::Open { path: path.to_path_buf(), source })?;
+    let open_err = |source| BundleError::Open { path: path.to_path_buf(), source };
+    let file = File::open(path).map_err(open_err)?;
+    if file.metadata().map_err(open_err)?.is_dir() {
+        return Err(open_err(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory")));
+    }
     let meter = Meter::new(limits);
     let mut archive = tar::Archive::new(open_stream(file, &meter)?);
 

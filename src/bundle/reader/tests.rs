@@ -500,3 +500,11 @@ fn read_each_refuses_a_bundle_that_fails_after_a_handover() {
     let err = result.unwrap_err().into_inner();
     assert!(matches!(err, BundleError::DigestMismatch { path, .. } if path == other));
 }
+
+#[test]
+fn a_directory_is_not_a_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = read(dir.path(), &Limits::default()).unwrap_err();
+    assert!(matches!(err, BundleError::Open { .. }), "{err:?}");
+    assert!(err.to_string().contains("it is a directory"));
+}
