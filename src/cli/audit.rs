@@ -73,22 +73,24 @@ fn verify_home(home: &Path) -> Result<String, OpsError> {
     Ok(summary)
 }
 
-/// A response bundle's ceremony record, or a copy of a log file (chain only).
+/// A response bundle's ceremony record, or a copy of a log file (chain only). The bundle's
+/// metadata is checked against its manifest but not verified as TUF metadata: that is what
+/// import and push do.
 fn verify_file(cli: &Cli, path: &Path) -> Result<(), OpsError> {
-    let head = std::fs::read(path)
-        .map(|b| b.iter().take(4).copied().collect::<Vec<u8>>())
-        .map_err(|source| OpsError::Io { path: path.to_path_buf(), source })?;
-    let is_bundle = head == [0x28, 0xb5, 0x2f, 0xfd]; // the zstd frame magic
-    let summary = match bundle::read(path, &Limits::default()) {
-        Err(e) if is_bundle => return Err(OpsError::bundle(path)(e)),
-        Ok(read) => {
-            let audit = read.contents.audit.ok_or_else(|| OpsError::Refused {
-                gun: read.contents.repos[0].gun.clone(),
-                why: format!("{} carries no ceremony record", path.display()),
-            })?;
+    let summary = match read_record(path)? {
+        Some((kind, audit)) => {
+            let why = match kind {
+                bundle::BundleKind::Pull => {
+                    "is a pull bundle, which carries no ceremony record; audit verify takes \
+                     a response bundle"
+                }
+                bundle::BundleKind::Response => "carries no ceremony record",
+            };
+            let why = format!("{} {why}", path.display());
+            let audit = audit.ok_or(OpsError::WrongBundle(why))?;
             verify_bundle_record(path, &audit.log, &audit.head)?
         }
-        Err(_) => {
+        None => {
             let lines = Log::at(path).lines().map_err(audit_err)?;
             let entries = log::check_chain(&lines, None).map_err(|p| bad(path, &p.to_string()))?;
             if entries.is_empty() {
@@ -100,11 +102,30 @@ fn verify_file(cli: &Cli, path: &Path) -> Result<(), OpsError> {
             )
         }
     };
-    eprintln!("{}: verified: {summary}", path.display());
+    eprintln!("{}: ceremony record verified: {summary}", path.display());
     if cli.json {
         return print_json(&serde_json::json!({"verified": true, "summary": summary}));
     }
     Ok(())
+}
+
+/// A bundle's kind and ceremony record.
+type Record = (bundle::BundleKind, Option<bundle::AuditFiles>);
+
+/// The record of the bundle at `path`, read streaming; `None` when the file is not a bundle
+/// at all (no zstd frame), so it may be a copy of a log.
+fn read_record(path: &Path) -> Result<Option<Record>, OpsError> {
+    let mut magic = [0u8; 4];
+    let io_err = |source| OpsError::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let n = std::io::Read::read(&mut file, &mut magic).map_err(io_err)?;
+    if magic[..n] != [0x28, 0xb5, 0x2f, 0xfd] {
+        return Ok(None); // not the zstd frame magic
+    }
+
+    let read = bundle::read_each(path, &Limits::default(), |_, _| Ok::<(), OpsError>(()));
+    let header = read.map_err(OpsError::halted(path))?;
+    Ok(Some((header.kind, header.audit)))
 }
 
 fn verify_bundle_record(
