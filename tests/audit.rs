@@ -123,6 +123,14 @@ fn an_intact_log_and_the_bundle_record_verify() {
     let msg = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{msg}");
     assert!(msg.contains("4 entries under a head signed"), "{msg}");
+    assert!(msg.contains("ceremony record verified"), "{msg}");
+
+    // a pull bundle has no record: the wrong kind of bundle, said so
+    let pull = support::offline::new_gun_pull_bundle(c.dir.path());
+    let out = run(&c.home, &["audit", "verify", pull.to_str().unwrap()]);
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{msg}");
+    assert!(msg.contains("is a pull bundle, which carries no ceremony record"), "{msg}");
 
     let report = ok(&c.home, &["audit", "report", "--format", "md"]);
     let md = String::from_utf8_lossy(&report.stdout);
