@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use airlock::bundle::{self, BundleKind, Limits};
 use airlock::crypto::{self, SigningKey};
-use airlock::keystore::{FixedPassphrases, KeyClass};
+use airlock::keystore::{FixedPassphrases, KeyClass, KeyStoreError, PassphraseProvider};
 use airlock::ops;
 use airlock::tuf::cjson;
 use airlock::tuf::metadata::{self, envelope, RoleType, Root, Targets};
 use airlock::tuf::{Gun, RoleName};
+use secrecy::SecretString;
 use time::OffsetDateTime;
 
 mod support;
@@ -162,4 +163,44 @@ fn wrong_passphrase_writes_nothing() {
     assert!(!out.exists());
     let after = home.require_repo(&gun).unwrap();
     assert_eq!(serde_json::to_string(&before).unwrap(), serde_json::to_string(&after).unwrap());
+}
+
+/// Writes a file at `out` when first asked for a passphrase, as another program might while
+/// an export waits at its prompt.
+struct Racing {
+    inner: FixedPassphrases,
+    out: std::path::PathBuf,
+}
+
+impl PassphraseProvider for Racing {
+    fn existing(&mut self, class: KeyClass) -> Result<SecretString, KeyStoreError> {
+        if !self.out.exists() {
+            std::fs::write(&self.out, b"someone else's file").unwrap();
+        }
+        self.inner.existing(class)
+    }
+
+    fn new_passphrase(&mut self, class: KeyClass) -> Result<SecretString, KeyStoreError> {
+        self.inner.new_passphrase(class)
+    }
+}
+
+#[test]
+fn a_failed_first_export_leaves_the_home_and_the_output_alone() {
+    let Setup { dir, home, store, now, gun, .. } = setup();
+    let jeff = SigningKey::generate_p256().public_key();
+    let guns = std::slice::from_ref(&gun);
+    ops::signer::add(&home, &store, "jeff", guns, &[jeff], now, &mut passphrases()).unwrap();
+    let before = support::snapshot_tree(home.dir());
+
+    let out = dir.path().join("response.bundle");
+    let mut racing = Racing { inner: passphrases(), out: out.clone() };
+    let lifetimes = Default::default();
+    let opts = ops::export::ExportOptions::new(now, &lifetimes);
+    let err = ops::export::export(&home, &store, guns, &out, &opts, &mut racing).unwrap_err();
+
+    assert!(err.to_string().contains("a file appeared at this path"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"someone else's file");
+    let after = support::snapshot_tree(home.dir());
+    assert_eq!(after, before, "{}", support::cases::diff(&before, &after));
 }

@@ -81,23 +81,44 @@ pub fn export(
     let mut unlocked = Unlocked::new(store);
     let reports = sign_all(home, guns, &mut writer, &mut unlocked, opts, passphrases)?;
 
-    // 5. the bundle, with the ceremony record since the previous export
-    let (audit, head) = record::prepare(home, store, &mut unlocked, now, passphrases)?;
-    let digest = writer.finish(Some(&audit)).map_err(OpsError::bundle(out))?;
-
-    // 6. the home, from the bundle as written; the record moves on only once it was read back
-    let staged = stage_exported(home, out, &digest, now).inspect_err(|_| {
-        // A bundle the home does not record as exported must not be pushed.
-        let _ = crate::fsutil::remove_file_durable(out);
-    })?;
-    record::commit(home, &head)?;
-    home.commit_repos(staged)?;
+    // 5. the bundle, with the ceremony record since the previous export; 6. the home
+    let record = record::prepare(home, store, &mut unlocked, now, passphrases)?;
+    let digest = write_and_record(home, store, writer, &record, out, now)?;
 
     let bundle = out.display().to_string();
     let signed_roles: Vec<String> = reports.iter().flat_map(|g| g.roles.keys().cloned()).collect();
     let unused_lifetimes = opts.lifetimes.unused(&signed_roles);
-    let audit_head = head.last_seq();
+    let audit_head = record.head.last_seq();
     Ok(ExportReport { bundle, bundle_digest: digest, guns: reports, unused_lifetimes, audit_head })
+}
+
+/// Steps 5 and 6 once every GUN is signed: writes the bundle, then records it in the home
+/// from the bundle as written. Until the audit head is recorded, a failure takes back what
+/// the export made (the bundle: one the home does not record as exported must not be
+/// pushed; and an audit key made for it), so the home is as it was.
+fn write_and_record(
+    home: &Home,
+    store: &KeyStore,
+    writer: BundleWriter,
+    record: &record::Prepared,
+    out: &Path,
+    now: OffsetDateTime,
+) -> Result<String, OpsError> {
+    let written = writer.finish(Some(&record.files)).map_err(OpsError::bundle(out));
+    let recorded = written.and_then(|digest| {
+        let staged = stage_exported(home, out, &digest, now).and_then(|staged| {
+            record::commit(home, record)?;
+            Ok(staged)
+        });
+        if staged.is_err() {
+            let _ = crate::fsutil::remove_file_durable(out);
+        }
+        staged.map(|staged| (digest, staged))
+    });
+    let (digest, staged) = recorded.inspect_err(|_| record::undo(home, store, record))?;
+
+    home.commit_repos(staged)?;
+    Ok(digest)
 }
 
 /// `-o` must name a new file in an existing directory.

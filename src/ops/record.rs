@@ -16,6 +16,17 @@ use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
 use crate::ops::keys::key_record;
 use crate::ops::OpsError;
 
+/// What an export's bundle carries of the record, and what to do with the home once the
+/// bundle is written.
+pub struct Prepared {
+    /// The log entries since the previous export and the signed head over them.
+    pub files: AuditFiles,
+    /// The head to append once the bundle is written.
+    pub head: SignedHead,
+    /// The audit key, when this export made it: taken back if the export fails.
+    made_key: Option<String>,
+}
+
 /// The audit files for a response bundle, and the head to record once it is written.
 pub fn prepare(
     home: &Home,
@@ -23,7 +34,7 @@ pub fn prepare(
     unlocked: &mut Unlocked,
     now: OffsetDateTime,
     passphrases: &mut dyn PassphraseProvider,
-) -> Result<(AuditFiles, SignedHead), OpsError> {
+) -> Result<Prepared, OpsError> {
     let dir = home.dir();
     let log = Log::in_home(dir);
     let (entries, heads) = crate::audit::check_home(dir).map_err(|why| {
@@ -32,7 +43,7 @@ pub fn prepare(
 
     let after = heads.last().map_or(0, SignedHead::last_seq);
     let new: Vec<_> = entries.into_iter().filter(|e| e.seq > after).collect();
-    let key = audit_key(home, store, unlocked, now, passphrases)?;
+    let (key, made_key) = audit_key(home, store, unlocked, now, passphrases)?;
     let signed = head::sign(&new, after, &key, now);
 
     let lines = log.lines().map_err(damaged)?;
@@ -42,12 +53,25 @@ pub fn prepare(
         log_bytes.push(b'\n');
     }
     let head_bytes = serde_json::to_vec(&signed).expect("heads serialise");
-    Ok((AuditFiles { log: log_bytes, head: head_bytes }, signed))
+    let files = AuditFiles { log: log_bytes, head: head_bytes };
+    Ok(Prepared { files, head: signed, made_key })
 }
 
 /// Records a head once the bundle carrying it is written.
-pub fn commit(home: &Home, signed: &SignedHead) -> Result<(), OpsError> {
-    head::append_head(home.dir(), signed).map_err(damaged)
+pub fn commit(home: &Home, prepared: &Prepared) -> Result<(), OpsError> {
+    head::append_head(home.dir(), &prepared.head).map_err(damaged)
+}
+
+/// Takes back the audit key [`prepare`] made, when the export failed before its head was
+/// recorded: a failed export leaves the home as it was.
+pub fn undo(home: &Home, store: &KeyStore, prepared: &Prepared) {
+    if let Some(key_id) = &prepared.made_key {
+        let key_file = head::key_path(home.dir());
+        let _ = crate::fsutil::remove_file_durable(&key_file);
+        // The audit directory too, if making the key made it (it is empty then).
+        let _ = key_file.parent().map(std::fs::remove_dir);
+        let _ = store.remove(key_id);
+    }
 }
 
 /// The home's audit key, made (and its public part recorded) on first use.
@@ -57,7 +81,7 @@ fn audit_key(
     unlocked: &mut Unlocked,
     now: OffsetDateTime,
     passphrases: &mut dyn PassphraseProvider,
-) -> Result<SigningKey, OpsError> {
+) -> Result<(SigningKey, Option<String>), OpsError> {
     if let Some(id) = head::home_key_id(home.dir()).map_err(damaged)? {
         if store.get(&id)?.is_none() {
             return Err(OpsError::Usage(format!(
@@ -66,7 +90,7 @@ fn audit_key(
             )));
         }
         let der = unlocked.shared_private_key(&id, passphrases)?;
-        return Ok(SigningKey::from_pkcs8_der(&der)?);
+        return Ok((SigningKey::from_pkcs8_der(&der)?, None));
     }
     if !head::read_heads(&head::heads_path(home.dir())).map_err(damaged)?.is_empty() {
         return Err(damaged(AuditError::Key(
@@ -79,11 +103,11 @@ fn audit_key(
     // one this export has unlocked already, so making it asks for no new passphrase
     // (delegation, as for any other role name, when nothing is unlocked).
     let key = SigningKey::generate_p256();
-    let (_, mut record) = key_record(&key, "audit", None, now)?;
+    let (key_id, mut record) = key_record(&key, "audit", None, now)?;
     record.class = unlocked.first_unlocked().unwrap_or(record.class);
     store.add_shared(&record, &key.to_pkcs8_der(), passphrases)?;
     head::write_key(home.dir(), &key.public_key()).map_err(damaged)?;
-    Ok(key)
+    Ok((key, Some(key_id.to_string())))
 }
 
 fn damaged(e: AuditError) -> OpsError {
