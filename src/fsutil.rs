@@ -155,6 +155,13 @@ pub fn remove_stale_temporaries(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Which file `path` is now (device and inode), to tell later whether it is still the file
+/// this process wrote; `None` when there is none.
+pub fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 /// Creates `path` and missing parents with mode 0700 (parents that exist keep their mode).
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
     fs::DirBuilder::new().recursive(true).mode(PRIVATE_DIR_MODE).create(path)

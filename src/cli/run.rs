@@ -533,8 +533,9 @@ pub(super) fn parse_guns(guns: &[String]) -> Result<Vec<Gun>, OpsError> {
 }
 
 pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<(), OpsError> {
+    json(value).map_err(|source| OpsError::Io { path: "<stdout>".into(), source })?;
     JSON_PRINTED.store(true, Ordering::Relaxed);
-    json(value).map_err(|source| OpsError::Io { path: "<stdout>".into(), source })
+    Ok(())
 }
 
 pub(super) fn stdout_err(source: io::Error) -> OpsError {

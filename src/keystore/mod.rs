@@ -153,7 +153,16 @@ pub struct KeyRecord {
     pub shared_with: Vec<KeyClass>,
 }
 
+/// The role of the one kind of key the store seals to every class: the home's audit key.
+pub const SHARED_ROLE: &str = "audit";
+
 impl KeyRecord {
+    /// Whether this key may be sealed to every class ([`KeyStore::add_shared`]): only the
+    /// home's audit key, never a key that signs metadata.
+    pub fn is_shareable(&self) -> bool {
+        self.role == SHARED_ROLE && self.gun.is_none()
+    }
+
     /// A record created now, with the class that `role` implies.
     pub fn new(
         key_id: &str,
@@ -358,6 +367,10 @@ impl KeyStore {
         p: &mut dyn PassphraseProvider,
     ) -> Result<(), KeyStoreError> {
         check_new_record(record, der)?;
+        if !record.is_shareable() {
+            let reason = "only the home's audit key is sealed to every class";
+            return Err(KeyStoreError::InvalidRecord { key_id: record.key_id.clone(), reason });
+        }
         if self.get(&record.key_id)?.is_some() {
             return Err(KeyStoreError::DuplicateKey { key_id: record.key_id.clone() });
         }
@@ -576,7 +589,8 @@ impl<'a> Unlocked<'a> {
     /// A key stored with [`KeyStore::add_shared`], opened with any class already unlocked in
     /// this session; only when none of them can open it is its own class unlocked. A key not
     /// yet sealed to every class the store has now is sealed again, so the next session can
-    /// open it with any of them.
+    /// open it with any of them. Any other key is opened as [`Unlocked::private_key`] does:
+    /// a record naming another key never gets that key shared.
     pub fn shared_private_key(
         &mut self,
         key_id: &str,
@@ -584,6 +598,9 @@ impl<'a> Unlocked<'a> {
     ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
         let store = self.store;
         let record = store.require(key_id)?;
+        if !record.is_shareable() {
+            return self.private_key(key_id, p);
+        }
         let (path, sealed) = store.sealed_key(key_id)?;
         let der = match seal::open_key_with_any(self.identities.values(), &sealed, &path)? {
             Some(der) => der,

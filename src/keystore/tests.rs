@@ -12,6 +12,11 @@ fn record(n: u32, role: &str) -> KeyRecord {
     KeyRecord::new(&key_id(n), role, Some("example.com/app"), "ecdsa", "cHVibGlj")
 }
 
+/// The home's audit key, the one kind of key stored shared.
+fn audit_record(n: u32) -> KeyRecord {
+    KeyRecord::new(&key_id(n), SHARED_ROLE, None, "ecdsa", "cHVibGlj")
+}
+
 fn der(n: u32) -> Vec<u8> {
     format!("PRIVATE-KEY-MATERIAL-{n}").into_bytes()
 }
@@ -319,7 +324,7 @@ fn a_shared_key_opens_with_whichever_class_is_unlocked() {
     let mut adding = all_classes();
     store.add(&record(1, "targets"), &der(1), &mut adding).unwrap();
     store.add(&record(2, "root"), &der(2), &mut adding).unwrap();
-    store.add_shared(&record(3, "audit"), &der(3), &mut adding).unwrap();
+    store.add_shared(&audit_record(3), &der(3), &mut adding).unwrap();
     assert_eq!(store.get(&key_id(3)).unwrap().unwrap().class, KeyClass::Delegation);
 
     for class in [KeyClass::Targets, KeyClass::Root] {
@@ -331,12 +336,17 @@ fn a_shared_key_opens_with_whichever_class_is_unlocked() {
         assert_eq!(asking.asked(KeyClass::Delegation), 0, "{class} opened it alone");
     }
 
-    // An ordinary key still needs its own class.
-    let mut asking = all_classes();
-    let mut session = Unlocked::new(&store);
-    session.unlock(KeyClass::Root, &mut asking).unwrap();
-    assert_eq!(*session.shared_private_key(&key_id(1), &mut asking).unwrap(), der(1));
-    assert_eq!(asking.asked(KeyClass::Targets), 1);
+    // An ordinary key still needs its own class, and is never shared.
+    for _ in 0..2 {
+        let mut asking = all_classes();
+        let mut session = Unlocked::new(&store);
+        session.unlock(KeyClass::Root, &mut asking).unwrap();
+        assert_eq!(*session.shared_private_key(&key_id(1), &mut asking).unwrap(), der(1));
+        assert_eq!(asking.asked(KeyClass::Targets), 1);
+    }
+    assert!(store.get(&key_id(1)).unwrap().unwrap().shared_with.is_empty());
+    let refused = store.add_shared(&record(4, "targets"), &der(4), &mut all_classes());
+    assert!(matches!(refused, Err(KeyStoreError::InvalidRecord { .. })));
 }
 
 #[test]
@@ -344,7 +354,7 @@ fn a_key_sealed_to_one_class_is_shared_after_its_first_use() {
     let (_tmp, store) = new_store();
     let mut adding = all_classes();
     store.add(&record(1, "targets"), &der(1), &mut adding).unwrap();
-    store.add(&record(2, "audit"), &der(2), &mut adding).unwrap();
+    store.add(&audit_record(2), &der(2), &mut adding).unwrap();
 
     let open_with_targets = || {
         let mut asking = all_classes();
@@ -365,7 +375,7 @@ fn a_shared_key_follows_classes_made_after_it() {
     let (_tmp, store) = new_store();
     let mut adding = all_classes();
     store.add(&record(1, "targets"), &der(1), &mut adding).unwrap();
-    let shared = KeyRecord { class: KeyClass::Targets, ..record(2, "audit") };
+    let shared = KeyRecord { class: KeyClass::Targets, ..audit_record(2) };
     store.add_shared(&shared, &der(2), &mut adding).unwrap();
     assert_eq!(adding.asked(KeyClass::Delegation), 0, "no class was made for it");
     assert_eq!(store.get(&key_id(2)).unwrap().unwrap().shared_with, [KeyClass::Targets]);

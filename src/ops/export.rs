@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::bundle::{self, BundleError, BundleKind, BundleWriter, Limits, RepoFiles};
 use crate::change::Change;
 use crate::crypto::{self, KeyId, PublicKey};
-use crate::fsutil::Staged;
+use crate::fsutil::{self, Staged};
 use crate::home::{Bytes, Exported, Home, RepoState};
 use crate::keystore::{KeyStore, PassphraseProvider, Unlocked};
 use crate::ops::custody::{self, RootSignatures};
@@ -104,18 +104,28 @@ fn write_and_record(
     out: &Path,
     now: OffsetDateTime,
 ) -> Result<String, OpsError> {
-    let written = writer.finish(Some(&record.files)).map_err(OpsError::bundle(out));
-    let recorded = written.and_then(|digest| {
-        let staged = stage_exported(home, out, &digest, now).and_then(|staged| {
-            record::commit(home, record)?;
-            Ok(staged)
-        });
-        if staged.is_err() {
-            let _ = crate::fsutil::remove_file_durable(out);
+    let digest = match writer.finish(Some(&record.files)) {
+        Ok(digest) => digest,
+        Err(e) => {
+            record::undo(home, store, record);
+            return Err(OpsError::bundle(out)(e));
         }
-        staged.map(|staged| (digest, staged))
+    };
+    let written = fsutil::file_identity(out);
+
+    let staged = stage_exported(home, out, &digest, now).and_then(|staged| {
+        record::commit(home, record)?;
+        Ok(staged)
     });
-    let (digest, staged) = recorded.inspect_err(|_| record::undo(home, store, record))?;
+    let staged = staged.inspect_err(|_| {
+        if !record::is_recorded(home, record) {
+            // Only the file this export wrote, not one that replaced it since.
+            if written.is_some() && fsutil::file_identity(out) == written {
+                let _ = fsutil::remove_file_durable(out);
+            }
+            record::undo(home, store, record);
+        }
+    })?;
 
     home.commit_repos(staged)?;
     Ok(digest)

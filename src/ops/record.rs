@@ -62,16 +62,25 @@ pub fn commit(home: &Home, prepared: &Prepared) -> Result<(), OpsError> {
     head::append_head(home.dir(), &prepared.head).map_err(damaged)
 }
 
+/// Whether the head `prepared` signed is in the home's heads: a failed [`commit`] may have
+/// written it before failing (the flush), and then the export's bundle and key must stay.
+pub fn is_recorded(home: &Home, prepared: &Prepared) -> bool {
+    let heads = head::read_heads(&head::heads_path(home.dir()));
+    heads.is_ok_and(|heads| heads.last() == Some(&prepared.head))
+}
+
 /// Takes back the audit key [`prepare`] made, when the export failed before its head was
-/// recorded: a failed export leaves the home as it was.
+/// recorded: a failed export leaves the home as it was. The key leaves the store only once
+/// `audit/key.json` no longer names it, so the home never names a key it lacks.
 pub fn undo(home: &Home, store: &KeyStore, prepared: &Prepared) {
-    if let Some(key_id) = &prepared.made_key {
-        let key_file = head::key_path(home.dir());
-        let _ = crate::fsutil::remove_file_durable(&key_file);
-        // The audit directory too, if making the key made it (it is empty then).
-        let _ = key_file.parent().map(std::fs::remove_dir);
-        let _ = store.remove(key_id);
+    let Some(key_id) = &prepared.made_key else { return };
+    let key_file = head::key_path(home.dir());
+    if crate::fsutil::remove_file_durable(&key_file).is_err() {
+        return;
     }
+    // The audit directory too, if making the key made it (it is empty then).
+    let _ = key_file.parent().map(std::fs::remove_dir);
+    let _ = store.remove(key_id);
 }
 
 /// The home's audit key, made (and its public part recorded) on first use.
@@ -103,7 +112,7 @@ fn audit_key(
     // one this export has unlocked already, so making it asks for no new passphrase
     // (delegation, as for any other role name, when nothing is unlocked).
     let key = SigningKey::generate_p256();
-    let (key_id, mut record) = key_record(&key, "audit", None, now)?;
+    let (key_id, mut record) = key_record(&key, crate::keystore::SHARED_ROLE, None, now)?;
     record.class = unlocked.first_unlocked().unwrap_or(record.class);
     store.add_shared(&record, &key.to_pkcs8_der(), passphrases)?;
     head::write_key(home.dir(), &key.public_key()).map_err(damaged)?;
