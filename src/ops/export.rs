@@ -3,8 +3,11 @@
 //!
 //! Steps per GUN: 1. apply the pending changes to the local head; 2. give each changed role
 //! exactly one version step and Notary's default expiry; 3. sign with the keys the current
-//! root lists (a new root also with itself); 4. check the result verifies; then, once every
-//! GUN is signed, 5. write the bundle and 6. record it as exported in the home.
+//! root lists (a new root also with itself); 4. check the result verifies, and add it to the
+//! bundle being written (then drop it: memory does not grow with the number of GUNs); then,
+//! once every GUN is signed, 5. finish the bundle with the ceremony record and 6. record it
+//! as exported in the home, from the bundle read back. A failure before the record's head is
+//! kept leaves the home and the output path as they were.
 
 use std::collections::BTreeMap;
 use std::path::Path;
