@@ -28,19 +28,7 @@ pub fn write_atomic_with(
     mode: u32,
     fill: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)?;
-
-    fill(tmp.as_file_mut())?;
-    tmp.as_file().sync_all()?;
-    crash_point();
-
-    tmp.persist(path).map_err(|e| e.error)?;
-    crash_point();
-    sync_dir(dir)
+    stage(path, mode, fill)?.put_in_place(Replace::Yes)
 }
 
 /// Atomically creates `path` with `bytes`, failing if it exists: for outputs that must never
@@ -56,28 +44,42 @@ pub fn write_new_atomic_with(
     mode: u32,
     fill: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)?;
-
-    fill(tmp.as_file_mut())?;
-    tmp.as_file().sync_all()?;
-    crash_point();
-
-    tmp.persist_noclobber(path).map_err(|e| e.error)?;
-    crash_point();
-    sync_dir(dir)
+    stage(path, mode, fill)?.put_in_place(Replace::No)
 }
 
-/// A file written and flushed to disk under a temporary name, not yet in place: for changes
-/// that must wait until a whole input has passed, such as an import read one repository at a
-/// time. Dropped without [`commit_all`], it leaves nothing behind. It holds no open file, so
-/// any number can wait.
+/// A file written and flushed to disk under a temporary name, not yet in place: the first
+/// half of every atomic write, and on its own for changes that must wait until a whole input
+/// has passed, such as an import read one repository at a time. Dropped without being put
+/// in place, it leaves nothing behind. It holds no open file, so any number can wait.
 pub struct Staged {
     tmp: tempfile::TempPath,
     target: std::path::PathBuf,
+}
+
+/// Whether putting a staged file in place may replace a file already there.
+#[derive(Clone, Copy)]
+enum Replace {
+    Yes,
+    No,
+}
+
+impl Staged {
+    /// Renames the file into place, then flushes its directory.
+    fn put_in_place(self, replace: Replace) -> io::Result<()> {
+        let dir = parent_dir(&self.target).to_path_buf();
+        self.rename(replace)?;
+        sync_dir(&dir)
+    }
+
+    fn rename(self, replace: Replace) -> io::Result<()> {
+        let renamed = match replace {
+            Replace::Yes => self.tmp.persist(&self.target),
+            Replace::No => self.tmp.persist_noclobber(&self.target),
+        };
+        renamed.map_err(|e| e.error)?;
+        crash_point();
+        Ok(())
+    }
 }
 
 /// Writes what `fill` writes to a flushed temporary file beside `path`, created with `mode`.
@@ -104,8 +106,7 @@ pub fn commit_all(staged: Vec<Staged>) -> io::Result<()> {
     let mut dirs: Vec<std::path::PathBuf> = Vec::new();
     for file in staged {
         let dir = parent_dir(&file.target).to_path_buf();
-        file.tmp.persist(&file.target).map_err(|e| e.error)?;
-        crash_point();
+        file.rename(Replace::Yes)?;
         if !dirs.contains(&dir) {
             dirs.push(dir);
         }

@@ -41,14 +41,13 @@ type Stream = CountDecompressed<Decoder>;
 /// What a fully verified bundle yields besides its files.
 struct Verified {
     manifest: Manifest,
-    manifest_bytes: Vec<u8>,
     digest: String,
 }
 
 /// What the reader tells its caller as the stream goes: the checked manifest first, then each
 /// file once its bytes matched the manifest. Breaking stops the reading.
 trait Visitor {
-    fn manifest(&mut self, _checked: &Checked, _digest: &str) -> ControlFlow<()> {
+    fn manifest(&mut self, _checked: &Checked, _bytes: &[u8], _digest: &str) -> ControlFlow<()> {
         ControlFlow::Continue(())
     }
 
@@ -147,37 +146,59 @@ pub fn read_each<E>(
     limits: &Limits,
     step: impl FnMut(&BundleHeader, RepoFiles) -> Result<(), E>,
 ) -> Result<BundleHeader, Halt<E>> {
+    stream(path, limits, None, step)
+}
+
+/// [`read_each()`] of a bundle verified or written moments before, whose digest was
+/// `digest`: refused with [`BundleError::Changed`] before anything is handed over if its
+/// manifest is another now.
+pub fn read_each_again<E>(
+    path: &Path,
+    limits: &Limits,
+    digest: &str,
+    step: impl FnMut(&BundleHeader, RepoFiles) -> Result<(), E>,
+) -> Result<BundleHeader, Halt<E>> {
+    stream(path, limits, Some(digest), step)
+}
+
+fn stream<E>(
+    path: &Path,
+    limits: &Limits,
+    expected: Option<&str>,
+    step: impl FnMut(&BundleHeader, RepoFiles) -> Result<(), E>,
+) -> Result<BundleHeader, Halt<E>> {
     let mut grouper = Grouper {
         step,
+        expected,
         header: None,
         last: Vec::new(),
         open: Vec::new(),
         audit: (None, None),
         failed: None,
+        changed: None,
     };
     let outcome = verify(path, limits, &mut grouper);
 
-    let failed = grouper.failed.take();
-    match (outcome, failed) {
-        (_, Some(e)) => Err(Halt::Step(e)),
-        (Err(e), None) => Err(Halt::Bundle(e)),
-        (Ok(verified), None) => {
-            let mut header = grouper.header.take().expect("a verified bundle had a manifest");
-            header.manifest_bytes = verified.manifest_bytes;
-            let (log, head) = std::mem::take(&mut grouper.audit);
-            // One file without the other is kept as an empty part, which fails `audit verify`.
-            header.audit = (log.is_some() || head.is_some()).then(|| AuditFiles {
-                log: log.unwrap_or_default(),
-                head: head.unwrap_or_default(),
-            });
-            Ok(header)
-        }
+    if let Some(e) = grouper.failed.take() {
+        return Err(Halt::Step(e));
     }
+    if let Some(found) = grouper.changed.take() {
+        return Err(Halt::Bundle(BundleError::Changed { found }));
+    }
+    outcome.map_err(Halt::Bundle)?;
+    let mut header = grouper.header.take().ok_or(Halt::Bundle(BundleError::MissingManifest))?;
+    let (log, head) = std::mem::take(&mut grouper.audit);
+    // One file without the other is kept as an empty part, which fails `audit verify`.
+    header.audit = (log.is_some() || head.is_some())
+        .then(|| AuditFiles { log: log.unwrap_or_default(), head: head.unwrap_or_default() });
+    Ok(header)
 }
 
 /// Sorts files into repositories and hands each over when its last file arrives.
-struct Grouper<F, E> {
+struct Grouper<'a, F, E> {
     step: F,
+    /// The digest the manifest must have, for a bundle read again.
+    expected: Option<&'a str>,
     header: Option<BundleHeader>,
     /// Per GUN, the index of its last entry; `None` for a GUN without files.
     last: Vec<Option<usize>>,
@@ -185,9 +206,11 @@ struct Grouper<F, E> {
     open: Vec<Option<RepoFiles>>,
     audit: (Option<Vec<u8>>, Option<Vec<u8>>),
     failed: Option<E>,
+    /// The digest found instead of `expected`.
+    changed: Option<String>,
 }
 
-impl<F, E> Grouper<F, E>
+impl<F, E> Grouper<'_, F, E>
 where
     F: FnMut(&BundleHeader, RepoFiles) -> Result<(), E>,
 {
@@ -205,11 +228,15 @@ where
     }
 }
 
-impl<F, E> Visitor for Grouper<F, E>
+impl<F, E> Visitor for Grouper<'_, F, E>
 where
     F: FnMut(&BundleHeader, RepoFiles) -> Result<(), E>,
 {
-    fn manifest(&mut self, checked: &Checked, digest: &str) -> ControlFlow<()> {
+    fn manifest(&mut self, checked: &Checked, bytes: &[u8], digest: &str) -> ControlFlow<()> {
+        if self.expected.is_some_and(|expected| expected != digest) {
+            self.changed = Some(digest.to_string());
+            return ControlFlow::Break(());
+        }
         let manifest = &checked.manifest;
         self.last = vec![None; manifest.guns.len()];
         for (index, place) in checked.places.iter().enumerate() {
@@ -225,7 +252,7 @@ where
             answers: manifest.answers.clone(),
             guns: manifest.guns.clone(),
             tool: manifest.tool.clone(),
-            manifest_bytes: Vec::new(),
+            manifest_bytes: bytes.to_vec(),
             digest: digest.to_string(),
             audit: None,
         });
@@ -269,24 +296,25 @@ fn verify(
     let meter = Meter::new(limits);
     let mut archive = tar::Archive::new(open_stream(file, &meter)?);
 
-    let (checked, manifest_bytes) = read_archive(&mut archive, limits, &meter, visitor)?;
+    let (checked, digest) = read_archive(&mut archive, limits, &meter, visitor)?;
 
     check_end(archive.into_inner(), &meter)?;
-    let digest = sha256_hex(&manifest_bytes);
-    Ok(Verified { manifest: checked.manifest, manifest_bytes, digest })
+    Ok(Verified { manifest: checked.manifest, digest })
 }
 
-/// Reads every entry: the manifest, then the files it lists.
+/// Reads every entry: the manifest, then the files it lists; returns the checked manifest
+/// and the bundle digest.
 fn read_archive(
     archive: &mut tar::Archive<Stream>,
     limits: &Limits,
     meter: &Meter,
     visitor: &mut dyn Visitor,
-) -> Result<(Checked, Vec<u8>), BundleError> {
+) -> Result<(Checked, String), BundleError> {
     let mut entries = archive.entries().map_err(|e| meter.error("start of archive", e))?;
 
     let (checked, manifest_bytes, manifest_end) = read_manifest(&mut entries, limits, meter)?;
-    if visitor.manifest(&checked, &sha256_hex(&manifest_bytes)).is_break() {
+    let digest = sha256_hex(&manifest_bytes);
+    if visitor.manifest(&checked, &manifest_bytes, &digest).is_break() {
         return Err(BundleError::Stopped);
     }
     let data_end = read_files(&mut entries, &checked, meter, visitor)?.unwrap_or(manifest_end);
@@ -296,7 +324,7 @@ fn read_archive(
     if meter.decompressed() < data_end + BLOCK {
         return Err(BundleError::NoEndMarker);
     }
-    Ok((checked, manifest_bytes))
+    Ok((checked, digest))
 }
 
 /// A tar block.

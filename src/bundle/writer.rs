@@ -57,10 +57,12 @@ pub struct BundleWriter {
     created: OffsetDateTime,
     answers: Option<String>,
     guns: Vec<GunInfo>,
-    /// Every file so far with where its bytes are in the spool.
+    /// The tar modification time of every entry, from `created`.
+    mtime: u64,
+    /// Every file so far with where its bytes are in the spool, in the order spooled until
+    /// `finish` sorts them.
     files: Vec<Spooled>,
     spool: io::BufWriter<File>,
-    spooled: u64,
     /// Whether `finish` may replace an existing file at `path`.
     replace: bool,
 }
@@ -78,7 +80,7 @@ impl BundleWriter {
         kind: BundleKind,
         created: OffsetDateTime,
     ) -> Result<BundleWriter, BundleError> {
-        entry_mtime(created)?;
+        let mtime = entry_mtime(created)?;
         let spool = fsutil::temporary_beside(path)
             .map_err(|source| BundleError::Write { path: path.to_path_buf(), source })?;
         Ok(BundleWriter {
@@ -87,9 +89,9 @@ impl BundleWriter {
             created,
             answers: None,
             guns: Vec::new(),
+            mtime,
             files: Vec::new(),
             spool: io::BufWriter::new(spool),
-            spooled: 0,
             replace: false,
         })
     }
@@ -131,7 +133,7 @@ impl BundleWriter {
         }
         self.files.sort_by(|a, b| a.info.path.cmp(&b.info.path));
         let manifest_bytes = self.build_manifest()?;
-        let mtime = entry_mtime(self.created)?;
+        let mtime = self.mtime;
 
         let write_err = |source| BundleError::Write { path: self.path.clone(), source };
         let mut spool = self.spool.into_inner().map_err(|e| write_err(e.into_error()))?;
@@ -148,9 +150,9 @@ impl BundleWriter {
     fn spool_file(&mut self, path: String, bytes: &[u8]) -> Result<(), BundleError> {
         let write_err = |source| BundleError::Write { path: self.path.clone(), source };
         self.spool.write_all(bytes).map_err(write_err)?;
+        let offset = self.files.last().map_or(0, |last| last.offset + last.info.length);
         let info = EntryInfo { path, sha256: sha256_hex(bytes), length: bytes.len() as u64 };
-        self.files.push(Spooled { info, offset: self.spooled });
-        self.spooled += bytes.len() as u64;
+        self.files.push(Spooled { info, offset });
         Ok(())
     }
 

@@ -274,7 +274,12 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
         counter.say(&line);
         result
     };
-    let each_repo = |send: &mut dyn FnMut(bundle::RepoFiles)| read_again(path, &digest, send);
+    let each_repo = |send: &mut dyn FnMut(bundle::RepoFiles)| {
+        bundle::read_each_again(path, &Limits::default(), &digest, |_, repo| {
+            send(repo);
+            Ok::<(), OpsError>(())
+        })
+    };
     let (read, mut results) = in_pipeline(usize::from(args.jobs), each_repo, push_repo);
     let order = bundle::gun_order(&manifest.guns);
     results.sort_by_key(|r| order.get(r.gun.as_str()).copied());
@@ -309,23 +314,6 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
         return Err(OpsError::Remote(msg));
     }
     Err(OpsError::Online(msg))
-}
-
-/// Reads the bundle at `path` again and sends each repository on, as long as its manifest is
-/// still the one verified (digest `digest`).
-fn read_again(
-    path: &std::path::Path,
-    digest: &str,
-    send: &mut dyn FnMut(bundle::RepoFiles),
-) -> Result<bundle::BundleHeader, bundle::Halt<OpsError>> {
-    bundle::read_each(path, &Limits::default(), |header, repo| {
-        if header.digest != digest {
-            let source = bundle::BundleError::Changed { found: header.digest.clone() };
-            return Err(OpsError::bundle(path)(source));
-        }
-        send(repo);
-        Ok(())
-    })
 }
 
 /// `airlock delete GUN --server URL --remote`: deletes every piece of the GUN's trust data on

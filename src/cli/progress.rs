@@ -90,6 +90,7 @@ impl Tally for Bar {
         if done >= total {
             let _ = write!(stderr, "{CLEAR_LINE}");
             let _ = stderr.flush();
+            self.drawn.store(false, std::sync::atomic::Ordering::Relaxed);
             return;
         }
         let _ = write!(stderr, "{CLEAR_LINE}{}", bar_line(self.what, done, total));

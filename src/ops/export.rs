@@ -15,7 +15,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256, Sha512};
 use time::OffsetDateTime;
 
-use crate::bundle::{self, BundleError, BundleKind, BundleWriter, Limits, RepoFiles};
+use crate::bundle::{self, BundleKind, BundleWriter, Limits, RepoFiles};
 use crate::change::Change;
 use crate::crypto::{self, KeyId, PublicKey};
 use crate::fsutil::{self, Staged};
@@ -469,11 +469,7 @@ fn stage_exported(
     now: OffsetDateTime,
 ) -> Result<Vec<Staged>, OpsError> {
     let mut staged = Vec::new();
-    bundle::read_each(out, &Limits::default(), |header, repo| {
-        if header.digest != digest {
-            let source = BundleError::Changed { found: header.digest.clone() };
-            return Err(OpsError::bundle(out)(source));
-        }
+    bundle::read_each_again(out, &Limits::default(), digest, |_, repo| {
         let mut state = home.require_repo(&repo.gun)?;
         let files = repo.metadata.into_iter().map(|(r, b)| (r.to_string(), Bytes(b))).collect();
         let bundle_digest = digest.to_string();

@@ -508,3 +508,28 @@ fn a_directory_is_not_a_bundle() {
     assert!(matches!(err, BundleError::Open { .. }), "{err:?}");
     assert!(err.to_string().contains("it is a directory"));
 }
+
+#[test]
+fn a_bundle_read_again_must_have_the_same_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b");
+    let digest = write(&path, &sample()).unwrap();
+
+    let mut handed = 0;
+    let again = read_each_again(&path, &Limits::default(), &digest, |_, _| {
+        handed += 1;
+        Ok::<(), BundleError>(())
+    });
+    assert_eq!(again.unwrap().digest, digest);
+    assert_eq!(handed, 3);
+
+    let other = "0".repeat(64);
+    let mut handed = 0;
+    let changed = read_each_again(&path, &Limits::default(), &other, |_, _| {
+        handed += 1;
+        Ok::<(), BundleError>(())
+    });
+    let err = changed.unwrap_err().into_inner();
+    assert!(matches!(err, BundleError::Changed { ref found } if *found == digest), "{err:?}");
+    assert_eq!(handed, 0, "nothing is handed over from a changed bundle");
+}
