@@ -140,6 +140,19 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
     Ok(value)
 }
 
+/// Parses the one JSON value that starts exactly at `pos`, `depth` levels inside an enclosing
+/// document, and returns it with the offset just past it. For readers that walk a document
+/// themselves and hand small parts to this parser (`tuf::file_form`).
+pub(crate) fn parse_at(
+    input: &[u8],
+    pos: usize,
+    depth: usize,
+) -> Result<(Value, usize), JsonError> {
+    let mut p = Parser { input, pos };
+    let value = p.value(depth)?;
+    Ok((value, p.pos))
+}
+
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,

@@ -14,6 +14,7 @@ use base64::Engine;
 
 use crate::crypto::{KeyId, KeyType, PublicKey};
 use crate::tuf::cjson::{self, Value};
+use crate::tuf::file_form;
 use crate::tuf::{GoTime, RoleName};
 
 /// Why bytes are not valid Notary metadata.
@@ -213,9 +214,17 @@ pub struct Timestamp {
 /// A role type: its `_type` and its mapping to and from the generic value.
 pub trait RoleType: Sized {
     const TYPE: &'static str;
+    /// The member of `signed` that maps names to [`FileMeta`] and can be large (a targets
+    /// role's `targets`). [`file_form`] reads it straight into typed entries and hands them
+    /// over with [`RoleType::set_file_map`], while `from_value` sees it empty.
+    const FILE_MAP: Option<&'static str> = None;
+
     fn from_value(v: &Value, ctx: &Ctx) -> Result<Self, MetadataError>;
     fn to_value(&self) -> Value;
     fn common(&self) -> &Common;
+
+    /// Takes the entries of [`RoleType::FILE_MAP`]; never called for a type without one.
+    fn set_file_map(&mut self, _map: BTreeMap<String, FileMeta>) {}
 }
 
 /// Context for error messages: the role a file claims to be.
@@ -252,7 +261,23 @@ impl Ctx<'_> {
 }
 
 /// Parses a role file of type `T`, keeping its bytes.
+///
+/// A file as Notary writes it (its `signed` part in file form) is read in one pass without a
+/// tree ([`file_form`]); every other file, and every file that pass turns down, is decoded
+/// through the generic tree, which also decides every error message.
 pub fn parse<T: RoleType>(bytes: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
+    match file_form::parse(bytes, role) {
+        Some(signed) => Ok(signed),
+        None => parse_tree(bytes, role),
+    }
+}
+
+/// [`parse`] through the generic tree: Notary's own way (decode, then re-encode `signed`
+/// canonically), for any JSON layout.
+pub(crate) fn parse_tree<T: RoleType>(
+    bytes: &[u8],
+    role: &str,
+) -> Result<Signed<T>, MetadataError> {
     let ctx = Ctx(role);
     let json = |source| MetadataError::Json { role: role.to_string(), source };
     let doc = cjson::parse(bytes).map_err(json)?;
@@ -262,15 +287,27 @@ pub fn parse<T: RoleType>(bytes: &[u8], role: &str) -> Result<Signed<T>, Metadat
         return Err(ctx.shape(format!("unexpected top-level field {k:?}")));
     }
     let signed_value = ctx.field(&doc, "signed")?;
-    if let Some(text) = signed_value.find_control_char() {
-        return Err(MetadataError::ControlChar { role: role.to_string(), text: text.into() });
-    }
-    let signatures = parse_signatures(ctx.field(&doc, "signatures")?, &ctx)?;
-
-    check_type(signed_value, T::TYPE, &ctx)?;
-    let signed = T::from_value(signed_value, &ctx)?;
+    let (signed, signatures) = content(signed_value, doc.get("signatures"), role)?;
     let canonical = cjson::canonical(signed_value);
     Ok(Signed { signed, signatures, canonical, bytes: bytes.to_vec() })
+}
+
+/// The typed content and the signatures of a file, from its decoded `signed` and
+/// `signatures` members (the file's other checks are its reader's).
+pub(crate) fn content<T: RoleType>(
+    signed: &Value,
+    signatures: Option<&Value>,
+    role: &str,
+) -> Result<(T, Vec<Signature>), MetadataError> {
+    let ctx = Ctx(role);
+    if let Some(text) = signed.find_control_char() {
+        return Err(MetadataError::ControlChar { role: role.to_string(), text: text.into() });
+    }
+    let signatures = signatures.ok_or_else(|| ctx.shape("missing field \"signatures\""))?;
+    let signatures = parse_signatures(signatures, &ctx)?;
+
+    check_type(signed, T::TYPE, &ctx)?;
+    Ok((T::from_value(signed, &ctx)?, signatures))
 }
 
 /// Reads only `_type`, for telling which parser a file needs.
@@ -421,6 +458,7 @@ impl RoleType for Root {
 
 impl RoleType for Targets {
     const TYPE: &'static str = "Targets";
+    const FILE_MAP: Option<&'static str> = Some("targets");
 
     fn from_value(v: &Value, ctx: &Ctx) -> Result<Targets, MetadataError> {
         // Collected rather than inserted one by one: the map is then built in one pass from
@@ -446,6 +484,10 @@ impl RoleType for Targets {
 
     fn common(&self) -> &Common {
         &self.common
+    }
+
+    fn set_file_map(&mut self, map: BTreeMap<String, FileMeta>) {
+        self.targets = map;
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Notary dialect of TUF: names, canonical JSON, Go time, metadata and verification.
 
 pub mod cjson;
+mod file_form;
 pub mod gotime;
 pub mod metadata;
 pub mod names;
