@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::change::Change;
 use crate::fsutil;
+use crate::tuf::metadata::signed_version;
 use crate::tuf::{Gun, RoleName};
 
 /// State file format version.
@@ -143,6 +144,13 @@ impl RepoState {
         roles.sort();
         roles.dedup();
         roles
+    }
+
+    /// The version of each role's head file, for records (a file without one is left out).
+    pub fn head_versions(&self) -> BTreeMap<String, i64> {
+        let version = |role: &RoleName| self.head(role.as_str()).and_then(signed_version);
+        let versions = self.head_roles().into_iter().filter_map(|r| Some((version(&r)?, r)));
+        versions.map(|(v, role)| (role.to_string(), v)).collect()
     }
 }
 

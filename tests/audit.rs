@@ -92,6 +92,11 @@ fn every_changing_command_is_recorded_with_its_outcome() {
     assert!(log.iter().all(|e| e["operator"] == "alice"));
     assert!(log[3]["message"].as_str().unwrap().contains("nonexistent.pub"));
 
+    // What import noted of the state it wrote is what the next command reads back from it.
+    assert!(log[0]["input_bundle"].is_string());
+    assert_eq!(log[0]["versions_after"], log[2]["versions_before"]);
+    assert!(log[0]["versions_after"][support::offline::GUN].is_object());
+
     let export = &log[4];
     assert_eq!(export["guns"][0], support::offline::GUN);
     assert_eq!(export["versions_after"][support::offline::GUN]["root"], 1);

@@ -35,7 +35,7 @@ pub use error::BundleError;
 pub use layout::PathRule;
 pub use limits::Limits;
 pub use manifest::{GunInfo, Manifest, FORMAT, FORMAT_VERSION};
-pub use reader::{inspect, read, read_each, read_each_again, BundleHeader, Halt};
+pub use reader::{inspect, read, read_each, read_each_again, read_header, BundleHeader, Halt};
 pub use writer::{write, BundleWriter, BUNDLE_MODE};
 
 /// Which way a bundle travels.

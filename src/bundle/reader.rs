@@ -115,6 +115,45 @@ pub struct BundleHeader {
     pub audit: Option<AuditFiles>,
 }
 
+impl BundleHeader {
+    fn of(checked: &Checked, bytes: &[u8], digest: &str) -> BundleHeader {
+        let manifest = &checked.manifest;
+        BundleHeader {
+            kind: manifest.kind,
+            created: manifest.created,
+            answers: manifest.answers.clone(),
+            guns: manifest.guns.clone(),
+            tool: manifest.tool.clone(),
+            manifest_bytes: bytes.to_vec(),
+            digest: digest.to_string(),
+            audit: None,
+        }
+    }
+}
+
+/// The description of the bundle at `path` from its manifest alone: the manifest is checked
+/// as [`read_each()`] checks it, and no other file is read (so none is verified). For naming
+/// a bundle in a record before the command reads it in full.
+pub fn read_header(path: &Path, limits: &Limits) -> Result<BundleHeader, BundleError> {
+    struct HeaderOnly(Option<BundleHeader>);
+    impl Visitor for HeaderOnly {
+        fn manifest(&mut self, checked: &Checked, bytes: &[u8], digest: &str) -> ControlFlow<()> {
+            self.0 = Some(BundleHeader::of(checked, bytes, digest));
+            ControlFlow::Break(())
+        }
+
+        fn file(&mut self, _: usize, _: &Located, _: Vec<u8>) -> ControlFlow<()> {
+            ControlFlow::Break(())
+        }
+    }
+
+    let mut visitor = HeaderOnly(None);
+    match verify(path, limits, &mut visitor) {
+        Ok(_) | Err(BundleError::Stopped) => visitor.0.ok_or(BundleError::MissingManifest),
+        Err(e) => Err(e),
+    }
+}
+
 /// Why [`read_each()`] stopped: the bundle was refused, or the caller's step failed.
 #[derive(Debug)]
 pub enum Halt<E> {
@@ -246,16 +285,7 @@ where
         }
         self.open =
             manifest.guns.iter().map(|g| Some(RepoFiles::new(g.gun.clone(), g.new))).collect();
-        self.header = Some(BundleHeader {
-            kind: manifest.kind,
-            created: manifest.created,
-            answers: manifest.answers.clone(),
-            guns: manifest.guns.clone(),
-            tool: manifest.tool.clone(),
-            manifest_bytes: bytes.to_vec(),
-            digest: digest.to_string(),
-            audit: None,
-        });
+        self.header = Some(BundleHeader::of(checked, bytes, digest));
 
         for gun in 0..self.last.len() {
             if self.last[gun].is_none() {

@@ -39,6 +39,9 @@ pub fn import(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), O
             return Err(e);
         }
     };
+    for g in &report.guns {
+        super::record::note_versions(g.gun.clone(), g.head_versions.clone());
+    }
     print_import(cli, &report)
 }
 

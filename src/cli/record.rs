@@ -14,7 +14,7 @@ use crate::audit::{AuditError, Entry, Log, Outcome};
 use crate::bundle::{self, Limits};
 use crate::home::Home;
 use crate::ops::OpsError;
-use crate::tuf::{metadata, Gun};
+use crate::tuf::Gun;
 
 thread_local! {
     /// What a command's dispatch learned that the arguments do not say (keys made, GUNs
@@ -28,11 +28,19 @@ struct Note {
     guns: Vec<String>,
     message: Option<String>,
     audit_head: Option<u64>,
+    /// Head role versions of the states the command wrote, by GUN.
+    versions: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
 /// Adds key IDs to the current command's record.
 pub fn note_keys<I: IntoIterator<Item = String>>(ids: I) {
     NOTE.with(|n| n.borrow_mut().key_ids.extend(ids));
+}
+
+/// Records the head role versions of a state the command wrote (`RepoState::head_versions`),
+/// so the record need not read it back.
+pub fn note_versions(gun: String, versions: BTreeMap<String, i64>) {
+    NOTE.with(|n| n.borrow_mut().versions.insert(gun, versions));
 }
 
 /// Records the last log entry an export's signed head covers.
@@ -76,7 +84,7 @@ pub fn start(cli: &Cli, home: PathBuf) -> Result<Option<Recorder>, OpsError> {
         _ => home,
     };
     let mut guns = subject.guns;
-    let input = subject.input.as_deref().and_then(|path| summarize(path, false));
+    let input = subject.input.as_deref().and_then(summarize_input);
     let input_digest = input.map(|summary| {
         guns.extend(summary.guns);
         summary.digest
@@ -91,7 +99,7 @@ pub fn start(cli: &Cli, home: PathBuf) -> Result<Option<Recorder>, OpsError> {
                      names the damage; restore the home's audit/ directory from its backup"
                 ))
             })?;
-            versions(&open, &guns)
+            versions(&open, &guns, &mut BTreeMap::new())
         }
         Err(_) => Versions::new(),
     };
@@ -117,10 +125,10 @@ impl Recorder {
             return Ok(());
         }
         let home = Home::open(&self.home).map_err(|e| AuditError::Key(e.to_string()))?;
-        let note = NOTE.with(|n| std::mem::take(&mut *n.borrow_mut()));
+        let mut note = NOTE.with(|n| std::mem::take(&mut *n.borrow_mut()));
 
         let output = self.output.as_deref().filter(|_| result.is_ok());
-        let output = output.and_then(|path| summarize(path, true));
+        let output = output.and_then(summarize_output);
         let mut guns = self.guns.clone();
         guns.extend(note.guns);
         let mut key_ids = note.key_ids;
@@ -148,7 +156,7 @@ impl Recorder {
             host: host_name(),
             command: self.command.to_string(),
             args: self.args,
-            versions_after: versions(&home, &guns),
+            versions_after: versions(&home, &guns, &mut note.versions),
             guns,
             key_ids,
             input_bundle: self.input_digest,
@@ -223,21 +231,23 @@ fn subject(command: &Command) -> Option<Subject> {
     })
 }
 
-/// Role versions of the local head, per GUN this home has.
-fn versions(home: &Home, guns: &[String]) -> Versions {
+/// Role versions of the local head, per GUN this home has; the versions a command noted for
+/// the states it wrote are taken as they are, instead of reading those states back.
+fn versions(
+    home: &Home,
+    guns: &[String],
+    noted: &mut BTreeMap<String, BTreeMap<String, i64>>,
+) -> Versions {
     let mut out = BTreeMap::new();
     for gun in guns {
+        if let Some(versions) = noted.remove(gun) {
+            out.insert(gun.clone(), versions);
+            continue;
+        }
         let Ok(Some(state)) = Gun::parse(gun).map(|g| home.repo(&g).ok().flatten()) else {
             continue;
         };
-        let mut roles = BTreeMap::new();
-        for role in state.head_roles() {
-            let version = state.head(role.as_str()).and_then(metadata::signed_version);
-            if let Some(v) = version {
-                roles.insert(role.to_string(), v);
-            }
-        }
-        out.insert(gun.clone(), roles);
+        out.insert(gun.clone(), state.head_versions());
     }
     out
 }
@@ -250,12 +260,20 @@ struct BundleSummary {
     key_ids: Vec<String>,
 }
 
-/// Reads the bundle at `path` once, streaming; `None` when it does not verify (the command
-/// itself says why).
-fn summarize(path: &Path, with_key_ids: bool) -> Option<BundleSummary> {
+/// The input bundle's digest and GUNs, from its manifest alone (the command reads the rest);
+/// `None` when even that is unreadable (the command itself says why).
+fn summarize_input(path: &Path) -> Option<BundleSummary> {
+    let header = bundle::read_header(path, &Limits::default()).ok()?;
+    let guns = header.guns.iter().map(|g| g.gun.to_string()).collect();
+    Some(BundleSummary { digest: header.digest, guns, key_ids: Vec::new() })
+}
+
+/// The written bundle's digest, GUNs and signature key IDs, read once, streaming; `None` when
+/// it does not verify.
+fn summarize_output(path: &Path) -> Option<BundleSummary> {
     let mut key_ids: Vec<String> = Vec::new();
     let header = bundle::read_each(path, &Limits::default(), |_, repo| {
-        for bytes in repo.metadata.values().filter(|_| with_key_ids) {
+        for bytes in repo.metadata.values() {
             for id in signature_key_ids(bytes) {
                 if !key_ids.contains(&id) {
                     key_ids.push(id);

@@ -47,6 +47,10 @@ pub struct GunReport {
     /// A response this home exported to initialise the repository, which the server never
     /// accepted (it still has no trust data): its digest. The repository starts over.
     pub discarded_export: Option<String>,
+    /// The head role versions of the state written (`RepoState::head_versions`), for the
+    /// record; not part of the report printed.
+    #[serde(skip)]
+    pub head_versions: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -117,6 +121,7 @@ fn verify_one(
         export_confirmed: false,
         superseded_export: None,
         discarded_export: None,
+        head_versions: BTreeMap::new(),
     };
 
     if repo.new {
@@ -141,6 +146,7 @@ fn verify_one(
     state.server_keys =
         repo.server_keys.iter().map(|(r, b)| (r.to_string(), Bytes(b.clone()))).collect();
     keep_rotated_server_keys(&mut state, repo)?;
+    report.head_versions = state.head_versions();
     Ok((state, report))
 }
 

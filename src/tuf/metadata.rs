@@ -130,6 +130,12 @@ impl Hashes {
         self.0.is_empty()
     }
 
+    /// Entries already sorted by name, each name once (as a canonical object lists them).
+    pub(crate) fn from_sorted(entries: Vec<HashEntry>) -> Hashes {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0), "unsorted hashes");
+        Hashes(entries)
+    }
+
     fn find(&self, alg: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|(a, _)| a.as_str().cmp(alg))
     }
@@ -199,6 +205,17 @@ pub struct Targets {
     pub delegations: Delegations,
 }
 
+/// A targets role as verification needs it: everything but its `targets` entries, which are
+/// checked exactly as [`Targets`] checks them and counted, not kept. For a `targets/releases`
+/// of 100,000 targets, keeping them is most of the time and memory a parse takes, and
+/// verifying a repository never looks at them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetsHead {
+    pub common: Common,
+    pub delegations: Delegations,
+    pub target_count: usize,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
     pub common: Common,
@@ -211,20 +228,35 @@ pub struct Timestamp {
     pub meta: BTreeMap<String, FileMeta>,
 }
 
-/// A role type: its `_type` and its mapping to and from the generic value.
-pub trait RoleType: Sized {
+/// What a role file's `signed` part is read into: its `_type`, and how it is taken from the
+/// generic value.
+pub trait ReadRole: Sized {
     const TYPE: &'static str;
     /// The member of `signed` that maps names to [`FileMeta`] and can be large (a targets
-    /// role's `targets`). [`file_form`] reads it straight into typed entries and hands them
-    /// over with [`RoleType::set_file_map`], while `from_value` sees it empty.
+    /// role's `targets`). [`file_form`] reads it itself and hands it over with
+    /// [`ReadRole::set_file_map`], while `from_value` sees it empty.
     const FILE_MAP: Option<&'static str> = None;
+    /// Whether the entries of that map are kept, or only checked and counted.
+    const KEEPS_FILE_MAP: bool = true;
 
     fn from_value(v: &Value, ctx: &Ctx) -> Result<Self, MetadataError>;
-    fn to_value(&self) -> Value;
     fn common(&self) -> &Common;
 
-    /// Takes the entries of [`RoleType::FILE_MAP`]; never called for a type without one.
-    fn set_file_map(&mut self, _map: BTreeMap<String, FileMeta>) {}
+    /// Takes what was read of [`ReadRole::FILE_MAP`]; never called for a type without one.
+    fn set_file_map(&mut self, _map: FileMapRead) {}
+}
+
+/// A role type that is written as well as read: its mapping to the generic value.
+pub trait RoleType: ReadRole {
+    fn to_value(&self) -> Value;
+}
+
+/// What [`file_form`] read of a role's [`RoleType::FILE_MAP`].
+pub enum FileMapRead {
+    /// Every entry, typed.
+    Kept(BTreeMap<String, FileMeta>),
+    /// How many entries there were, each checked as [`Targets`] checks it.
+    Counted(usize),
 }
 
 /// Context for error messages: the role a file claims to be.
@@ -265,7 +297,7 @@ impl Ctx<'_> {
 /// A file as Notary writes it (its `signed` part in file form) is read in one pass without a
 /// tree ([`file_form`]); every other file, and every file that pass turns down, is decoded
 /// through the generic tree, which also decides every error message.
-pub fn parse<T: RoleType>(bytes: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
+pub fn parse<T: ReadRole>(bytes: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
     match file_form::parse(bytes, role) {
         Some(signed) => Ok(signed),
         None => parse_tree(bytes, role),
@@ -274,7 +306,7 @@ pub fn parse<T: RoleType>(bytes: &[u8], role: &str) -> Result<Signed<T>, Metadat
 
 /// [`parse`] through the generic tree: Notary's own way (decode, then re-encode `signed`
 /// canonically), for any JSON layout.
-pub(crate) fn parse_tree<T: RoleType>(
+pub(crate) fn parse_tree<T: ReadRole>(
     bytes: &[u8],
     role: &str,
 ) -> Result<Signed<T>, MetadataError> {
@@ -294,7 +326,7 @@ pub(crate) fn parse_tree<T: RoleType>(
 
 /// The typed content and the signatures of a file, from its decoded `signed` and
 /// `signatures` members (the file's other checks are its reader's).
-pub(crate) fn content<T: RoleType>(
+pub(crate) fn content<T: ReadRole>(
     signed: &Value,
     signatures: Option<&Value>,
     role: &str,
@@ -416,7 +448,7 @@ fn parse_meta_map(v: &Value, ctx: &Ctx) -> Result<BTreeMap<String, FileMeta>, Me
         .collect()
 }
 
-impl RoleType for Root {
+impl ReadRole for Root {
     const TYPE: &'static str = "Root";
 
     fn from_value(v: &Value, ctx: &Ctx) -> Result<Root, MetadataError> {
@@ -442,6 +474,12 @@ impl RoleType for Root {
         Ok(Root { common: parse_common(v, ctx)?, consistent_snapshot, keys, roles })
     }
 
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+impl RoleType for Root {
     fn to_value(&self) -> Value {
         let roles = self.roles.iter().map(|(name, r)| (name.clone(), role_keys_value(r))).collect();
         let mut members = common_members(Self::TYPE, &self.common);
@@ -450,13 +488,9 @@ impl RoleType for Root {
         members.push(("roles".into(), Value::Object(roles)));
         Value::Object(members)
     }
-
-    fn common(&self) -> &Common {
-        &self.common
-    }
 }
 
-impl RoleType for Targets {
+impl ReadRole for Targets {
     const TYPE: &'static str = "Targets";
     const FILE_MAP: Option<&'static str> = Some("targets");
 
@@ -474,6 +508,18 @@ impl RoleType for Targets {
         Ok(Targets { common: parse_common(v, ctx)?, targets, delegations })
     }
 
+    fn common(&self) -> &Common {
+        &self.common
+    }
+
+    fn set_file_map(&mut self, map: FileMapRead) {
+        if let FileMapRead::Kept(map) = map {
+            self.targets = map;
+        }
+    }
+}
+
+impl RoleType for Targets {
     fn to_value(&self) -> Value {
         let targets = self.targets.iter().map(|(n, m)| (n.clone(), file_meta_value(m))).collect();
         let mut members = common_members(Self::TYPE, &self.common);
@@ -481,13 +527,29 @@ impl RoleType for Targets {
         members.push(("targets".into(), Value::Object(targets)));
         Value::Object(members)
     }
+}
+
+impl ReadRole for TargetsHead {
+    const TYPE: &'static str = "Targets";
+    const FILE_MAP: Option<&'static str> = Some("targets");
+    const KEEPS_FILE_MAP: bool = false;
+
+    /// Through [`Targets`], so both accept exactly the same files.
+    fn from_value(v: &Value, ctx: &Ctx) -> Result<TargetsHead, MetadataError> {
+        let targets = Targets::from_value(v, ctx)?;
+        let target_count = targets.targets.len();
+        Ok(TargetsHead { common: targets.common, delegations: targets.delegations, target_count })
+    }
 
     fn common(&self) -> &Common {
         &self.common
     }
 
-    fn set_file_map(&mut self, map: BTreeMap<String, FileMeta>) {
-        self.targets = map;
+    fn set_file_map(&mut self, map: FileMapRead) {
+        self.target_count = match map {
+            FileMapRead::Kept(map) => map.len(),
+            FileMapRead::Counted(count) => count,
+        };
     }
 }
 
@@ -527,21 +589,23 @@ fn parse_delegated_role(v: &Value, ctx: &Ctx) -> Result<DelegatedRole, MetadataE
 /// Snapshot and timestamp have the same shape: common fields plus `meta`.
 macro_rules! meta_role {
     ($type:ident, $name:literal) => {
-        impl RoleType for $type {
+        impl ReadRole for $type {
             const TYPE: &'static str = $name;
 
             fn from_value(v: &Value, ctx: &Ctx) -> Result<$type, MetadataError> {
                 Ok($type { common: parse_common(v, ctx)?, meta: parse_meta_map(v, ctx)? })
             }
 
+            fn common(&self) -> &Common {
+                &self.common
+            }
+        }
+
+        impl RoleType for $type {
             fn to_value(&self) -> Value {
                 let mut members = common_members(Self::TYPE, &self.common);
                 members.push(("meta".into(), meta_map_value(&self.meta)));
                 Value::Object(members)
-            }
-
-            fn common(&self) -> &Common {
-                &self.common
             }
         }
     };

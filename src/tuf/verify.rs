@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 
 use crate::crypto::{self, CryptoError, KeyId, PublicKey};
 use crate::tuf::metadata::{
-    self, FileMeta, MetadataError, RoleKeys, RoleType, Root, Signature, Signed, Snapshot, Targets,
-    Timestamp,
+    self, FileMeta, MetadataError, ReadRole, RoleKeys, Root, Signature, Signed, Snapshot,
+    TargetsHead, Timestamp,
 };
 use crate::tuf::{Gun, RoleName};
 
@@ -119,9 +119,9 @@ pub struct VerifiedRepo {
     pub root: Signed<Root>,
     pub timestamp: Signed<Timestamp>,
     pub snapshot: Signed<Snapshot>,
-    pub targets: Signed<Targets>,
+    pub targets: Signed<TargetsHead>,
     /// Delegations that verified.
-    pub delegations: BTreeMap<RoleName, Signed<Targets>>,
+    pub delegations: BTreeMap<RoleName, Signed<TargetsHead>>,
     /// Delegations that did not, with why; their files are still kept.
     pub invalid: Vec<InvalidRole>,
     /// The raw files of invalid delegations (they stay part of the repository).
@@ -159,7 +159,7 @@ pub fn verify_repo(
     v.check_snapshot_lists(files, &snapshot.signed)?;
 
     // 4. targets
-    let targets: Signed<Targets> = v.parse_role(files, "targets")?;
+    let targets: Signed<TargetsHead> = v.parse_role(files, "targets")?;
     v.check_role(&root.signed, "targets", &targets)?;
 
     // 5. delegations
@@ -221,7 +221,7 @@ pub fn verify_upload(
 
     let targets = match (files.get(&RoleName::targets()), server.targets) {
         (Some(bytes), _) => {
-            let targets: Signed<Targets> = v.parse_bytes(bytes, "targets")?;
+            let targets: Signed<TargetsHead> = v.parse_bytes(bytes, "targets")?;
             v.check_role(&root.signed, "targets", &targets)?;
             Some(targets)
         }
@@ -230,7 +230,7 @@ pub fn verify_upload(
     };
 
     for (role, bytes) in files.iter().filter(|(r, _)| r.is_delegation()) {
-        let file: Signed<Targets> = v.parse_bytes(bytes, role.as_str())?;
+        let file: Signed<TargetsHead> = v.parse_bytes(bytes, role.as_str())?;
         let parent = if role.depth() == 1 { targets.as_ref() } else { None };
         v.check_delegation(role, &file, parent).map_err(|reason| VerifyError::Delegation {
             gun: gun.clone(),
@@ -251,7 +251,7 @@ impl Verifier<'_> {
         VerifyError::Missing { gun: self.gun.clone(), role: role.to_string() }
     }
 
-    fn parse_role<T: RoleType>(
+    fn parse_role<T: ReadRole>(
         &self,
         files: &RepoFiles,
         role: &str,
@@ -260,7 +260,7 @@ impl Verifier<'_> {
         self.parse_bytes(bytes, role)
     }
 
-    fn parse_bytes<T: RoleType>(&self, bytes: &[u8], role: &str) -> Result<Signed<T>, VerifyError> {
+    fn parse_bytes<T: ReadRole>(&self, bytes: &[u8], role: &str) -> Result<Signed<T>, VerifyError> {
         metadata::parse(bytes, role)
             .map_err(|source| VerifyError::Metadata { gun: self.gun.clone(), source })
     }
@@ -383,7 +383,7 @@ impl Verifier<'_> {
     }
 
     /// Signatures against the keys root lists for `role`, then expiry.
-    fn check_role<T: RoleType>(
+    fn check_role<T: ReadRole>(
         &self,
         root: &Root,
         role: &str,
@@ -394,7 +394,7 @@ impl Verifier<'_> {
         self.check_expiry(role, &file.signed)
     }
 
-    fn check_expiry<T: RoleType>(&self, role: &str, signed: &T) -> Result<(), VerifyError> {
+    fn check_expiry<T: ReadRole>(&self, role: &str, signed: &T) -> Result<(), VerifyError> {
         let expires = signed.common().expires;
         if expires.is_before(self.opts.now) && !self.opts.allow_expired {
             let (gun, role) = (self.gun.clone(), role.to_string());
@@ -510,22 +510,22 @@ impl Verifier<'_> {
     fn delegations(
         &self,
         files: &RepoFiles,
-        targets: &Signed<Targets>,
+        targets: &Signed<TargetsHead>,
         known_keys: &BTreeMap<KeyId, PublicKey>,
     ) -> Result<
-        (BTreeMap<RoleName, Signed<Targets>>, Vec<InvalidRole>, BTreeMap<RoleName, Vec<u8>>),
+        (BTreeMap<RoleName, Signed<TargetsHead>>, Vec<InvalidRole>, BTreeMap<RoleName, Vec<u8>>),
         VerifyError,
     > {
         let mut roles: Vec<&RoleName> =
             files.metadata.keys().filter(|r| r.is_delegation()).collect();
         roles.sort_by_key(|r| (r.depth(), r.as_str().to_string()));
 
-        let mut valid: BTreeMap<RoleName, Signed<Targets>> = BTreeMap::new();
+        let mut valid: BTreeMap<RoleName, Signed<TargetsHead>> = BTreeMap::new();
         let mut invalid = Vec::new();
         let mut invalid_files = BTreeMap::new();
         for role in roles {
             let bytes = &files.metadata[role];
-            let file: Signed<Targets> = self.parse_bytes(bytes, role.as_str())?;
+            let file: Signed<TargetsHead> = self.parse_bytes(bytes, role.as_str())?;
             let parent = role.parent().expect("a delegation has a parent");
             let parent_file =
                 if parent.as_str() == "targets" { Some(targets) } else { valid.get(&parent) };
@@ -555,8 +555,8 @@ impl Verifier<'_> {
     fn check_delegation(
         &self,
         role: &RoleName,
-        file: &Signed<Targets>,
-        parent: Option<&Signed<Targets>>,
+        file: &Signed<TargetsHead>,
+        parent: Option<&Signed<TargetsHead>>,
     ) -> Result<(), String> {
         let parent = parent.ok_or("its parent role is missing or not valid")?;
         let delegations = &parent.signed.delegations;
@@ -580,7 +580,7 @@ impl Verifier<'_> {
         // Invalid delegations are kept as the repository's files, so they obey the same
         // rules: a broken signature must not carry an older or altered file past them.
         for (role, bytes) in &repo.invalid_files {
-            let file: Signed<Targets> = self.parse_bytes(bytes, role.as_str())?;
+            let file: Signed<TargetsHead> = self.parse_bytes(bytes, role.as_str())?;
             current.push((role.to_string(), file.signed.common.version, bytes));
         }
         for (role, version, bytes) in current {

@@ -533,3 +533,23 @@ fn a_bundle_read_again_must_have_the_same_manifest() {
     assert!(matches!(err, BundleError::Changed { ref found } if *found == digest), "{err:?}");
     assert_eq!(handed, 0, "nothing is handed over from a changed bundle");
 }
+
+#[test]
+fn a_header_is_read_from_the_manifest_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b");
+    let digest = write(&path, &sample()).unwrap();
+    let header = read_header(&path, &Limits::default()).unwrap();
+    assert_eq!(header.digest, digest);
+    assert_eq!(header.guns.len(), sample().repos.len());
+
+    // A damaged file after the manifest is not read, so the header still names the bundle;
+    // a bundle without a manifest has none.
+    let damaged = dir.path().join("damaged");
+    std::fs::write(&damaged, zstd(&listing_root(b"{}").file(&root(), b"[]").finish())).unwrap();
+    assert!(read_header(&damaged, &Limits::default()).is_ok());
+    assert!(read_each(&damaged, &Limits::default(), |_, _| Ok::<(), ()>(())).is_err());
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, zstd(&Craft::new().finish())).unwrap();
+    assert!(matches!(read_header(&empty, &Limits::default()), Err(BundleError::MissingManifest)));
+}

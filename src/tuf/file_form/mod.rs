@@ -18,19 +18,18 @@
 //! hold it to giving exactly the tree's result on every file it takes.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
 use crate::tuf::cjson::{self, Value};
-use crate::tuf::metadata::{self, FileMeta, Hashes, RoleType, Signed};
+use crate::tuf::metadata::{self, FileMapRead, FileMeta, Hashes, ReadRole, Signed};
 
 /// `file_form`'s answer: `None` is "not taken", never an error.
 type Taken<T> = Option<T>;
 
 /// Reads `bytes` as a role file of type `T`, or turns it down (module doc).
-pub(crate) fn parse<T: RoleType>(bytes: &[u8], role: &str) -> Taken<Signed<T>> {
+pub(crate) fn parse<T: ReadRole>(bytes: &[u8], role: &str) -> Taken<Signed<T>> {
     let mut cursor = Cursor { input: bytes, pos: 0 };
     let envelope = cursor.envelope::<T>()?;
 
@@ -48,7 +47,7 @@ pub(crate) fn parse<T: RoleType>(bytes: &[u8], role: &str) -> Taken<Signed<T>> {
 /// typed, where `signed` is in the file, and `signatures` as a tree.
 struct Envelope {
     members: Value,
-    file_map: Option<BTreeMap<String, FileMeta>>,
+    file_map: Option<FileMapRead>,
     signed: std::ops::Range<usize>,
     signatures: Option<Value>,
 }
@@ -118,6 +117,16 @@ const fn special_bytes() -> [bool; 256] {
 
 static SPECIAL: [bool; 256] = special_bytes();
 
+/// Whether `text` decodes as the tree reader decodes a digest (standard base64, padded),
+/// without keeping the result: digests of up to 96 bytes are decoded on the stack.
+fn is_base64(text: &[u8]) -> bool {
+    let mut buf = [0u8; 96];
+    if text.len() <= 128 {
+        return B64.decode_slice(text, &mut buf).is_ok();
+    }
+    B64.decode(text).is_ok()
+}
+
 struct Cursor<'a> {
     input: &'a [u8],
     pos: usize,
@@ -143,7 +152,7 @@ impl<'a> Cursor<'a> {
 
     /// The top-level object: `signed` and `signatures`, in either order, whitespace allowed
     /// (only `signed` is signed); any other member is left to the tree to refuse.
-    fn envelope<T: RoleType>(&mut self) -> Taken<Envelope> {
+    fn envelope<T: ReadRole>(&mut self) -> Taken<Envelope> {
         let mut signed = None;
         let mut signatures = None;
         self.skip_ws();
@@ -180,15 +189,14 @@ impl<'a> Cursor<'a> {
         Some(Envelope { members, file_map, signed, signatures })
     }
 
-    /// The `signed` object: its large map typed, every other member as a tree that must
-    /// re-encode to exactly its own bytes.
-    #[allow(clippy::type_complexity)]
-    fn signed<T: RoleType>(&mut self) -> Taken<(Value, Option<BTreeMap<String, FileMeta>>)> {
+    /// The `signed` object: its large map read by [`Cursor::file_map`], every other member
+    /// as a tree that must re-encode to its own bytes.
+    fn signed<T: ReadRole>(&mut self) -> Taken<(Value, Option<FileMapRead>)> {
         let mut members = Vec::new();
         let mut file_map = None;
         self.object(|cursor, key| {
             if Some(key.as_ref()) == T::FILE_MAP {
-                file_map = Some(cursor.file_map()?);
+                file_map = Some(cursor.file_map(T::KEEPS_FILE_MAP)?);
                 members.push((key.into_owned(), Value::Object(Vec::new())));
             } else {
                 let value = cursor.small_value(2)?;
@@ -234,25 +242,35 @@ impl<'a> Cursor<'a> {
         same.then_some(value)
     }
 
-    /// A map of names to file metadata (`targets`), read into typed entries.
-    fn file_map(&mut self) -> Taken<BTreeMap<String, FileMeta>> {
+    /// A map of names to file metadata (`targets`): read into typed entries when they are
+    /// kept, else only checked (no entry is built) and counted.
+    fn file_map(&mut self, keep: bool) -> Taken<FileMapRead> {
         let mut entries = Vec::new();
+        let mut count = 0;
         self.object(|cursor, name| {
-            entries.push((name.into_owned(), cursor.file_meta()?));
+            let meta = cursor.file_meta(keep)?;
+            if keep {
+                entries.push((name.into_owned(), meta));
+            }
+            count += 1;
             Some(())
         })?;
+        if !keep {
+            return Some(FileMapRead::Counted(count));
+        }
         // Already in order: the map is built in one pass.
-        Some(entries.into_iter().collect())
+        Some(FileMapRead::Kept(entries.into_iter().collect()))
     }
 
-    /// `{"custom":...,"hashes":{...},"length":N}`, as `metadata` reads it from a tree.
-    fn file_meta(&mut self) -> Taken<FileMeta> {
+    /// `{"custom":...,"hashes":{...},"length":N}`, as `metadata` reads it from a tree; its
+    /// parts are built only when `keep`.
+    fn file_meta(&mut self, keep: bool) -> Taken<FileMeta> {
         let (mut length, mut hashes, mut custom) = (None, None, None);
         self.object(|cursor, key| {
             match key.as_ref() {
                 "length" => length = Some(cursor.int().filter(|n| *n >= 0)?),
-                "hashes" => hashes = Some(cursor.hashes()?),
-                "custom" => custom = Some(cursor.small_value(4)?),
+                "hashes" => hashes = Some(cursor.hashes(keep)?),
+                "custom" => custom = Some(cursor.small_value(4)?).filter(|_| keep),
                 // Ignored by the tree reader too, but still checked.
                 _ => drop(cursor.small_value(4)?),
             }
@@ -262,14 +280,20 @@ impl<'a> Cursor<'a> {
         Some(FileMeta { length: length?, hashes: hashes?, custom })
     }
 
-    fn hashes(&mut self) -> Taken<Hashes> {
-        let mut entries = Vec::with_capacity(2);
+    /// A `hashes` object: algorithm names to standard base64, decoded when `keep`.
+    fn hashes(&mut self, keep: bool) -> Taken<Hashes> {
+        let mut entries = Vec::new();
         self.object(|cursor, alg| {
-            let digest = B64.decode(cursor.string()?.as_bytes()).ok()?;
-            entries.push((alg.into_owned(), digest));
+            let digest = cursor.string()?;
+            if keep {
+                entries.push((alg.into_owned(), B64.decode(digest.as_bytes()).ok()?));
+            } else {
+                is_base64(digest.as_bytes()).then_some(())?;
+            }
             Some(())
         })?;
-        Some(entries.into_iter().collect())
+        // In order and unique: `object` took strictly increasing names only.
+        Some(Hashes::from_sorted(entries))
     }
 
     /// An integer in its canonical spelling (no `-0`, no leading zero), within what Go's

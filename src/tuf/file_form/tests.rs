@@ -2,12 +2,13 @@
 //! the tree gives (typed content, signatures, canonical bytes), and it must take the files
 //! Notary writes, or it would be dead code that tests nothing.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::tuf::metadata::{
-    self, parse_tree, Common, DelegatedRole, Delegations, Root, Signature, Snapshot, Targets,
-    Timestamp,
+    self, parse_tree, Common, DelegatedRole, Delegations, RoleType, Root, Signature, Snapshot,
+    Targets, TargetsHead, Timestamp,
 };
 use crate::tuf::{GoTime, RoleName};
 
@@ -19,7 +20,7 @@ fn outcome<T>(s: Signed<T>) -> Outcome<T> {
 }
 
 /// Checks the one rule: taken means the tree agrees. Returns whether the file was taken.
-fn agrees<T: RoleType + PartialEq + std::fmt::Debug>(bytes: &[u8]) -> bool {
+fn agrees<T: ReadRole + PartialEq + std::fmt::Debug>(bytes: &[u8]) -> bool {
     let Some(quick) = parse::<T>(bytes, "role") else {
         return false;
     };
@@ -35,6 +36,7 @@ fn agrees_as_any(bytes: &[u8]) -> bool {
     let taken = [
         agrees::<Root>(bytes),
         agrees::<Targets>(bytes),
+        agrees::<TargetsHead>(bytes),
         agrees::<Snapshot>(bytes),
         agrees::<Timestamp>(bytes),
     ];
@@ -129,6 +131,9 @@ fn tricky_targets() -> Vec<u8> {
 fn strings_go_escapes_are_undone_exactly() {
     let bytes = tricky_targets();
     assert!(agrees::<Targets>(&bytes), "{}", String::from_utf8_lossy(&bytes));
+    assert!(agrees::<TargetsHead>(&bytes));
+    let head = parse::<TargetsHead>(&bytes, "t").unwrap();
+    assert_eq!(head.signed.target_count, 7);
     for escape in [&br"\u003c"[..], br"\u0026", br"\u2028", br"\u2029", br#"\""#, br"\\"] {
         assert!(bytes.windows(escape.len()).any(|w| w == escape), "no {escape:?} in the test");
     }
@@ -317,5 +322,6 @@ fn file_meta_edge_cases_agree() {
     for (entry, taken) in cases {
         let bytes = file(entry);
         assert_eq!(agrees::<Targets>(&bytes), *taken, "{entry}");
+        assert_eq!(agrees::<TargetsHead>(&bytes), *taken, "{entry} (entries counted)");
     }
 }
