@@ -32,6 +32,16 @@ fn controls_valid_bundles_are_accepted() {
         }
         let bundle = dir.path().join("pull.bundle");
         make(&fx, &bundle);
+        // A dry run accepts it too, and changes nothing (not even creating the home).
+        let before = h.exists().then(|| snapshot_tree(&h));
+        let log_before = fs::read(h.join("audit/log.jsonl")).ok();
+        let dry = import(&h, &bundle, &[args, &["--dry-run"]].concat());
+        let dry_err = String::from_utf8_lossy(&dry.stderr);
+        assert!(dry.status.success(), "{name}: dry run refused: {dry_err}");
+        assert!(dry_err.contains("dry run: nothing changed"), "{name}: {dry_err}");
+        assert_eq!(before, h.exists().then(|| snapshot_tree(&h)), "{name}: dry run wrote");
+        let log_after = fs::read(h.join("audit/log.jsonl")).ok();
+        assert_eq!(log_before, log_after, "{name}: dry run recorded");
         let out = import(&h, &bundle, args);
         assert!(out.status.success(), "{name}: refused: {}", String::from_utf8_lossy(&out.stderr));
         snapshot_tree(&h)

@@ -13,6 +13,9 @@ use crate::ops::{self, OpsError};
 /// `airlock import BUNDLE`: verifies a pull bundle into the home, which it creates if needed
 /// (and removes again if the first import fails).
 pub fn import(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), OpsError> {
+    if args.dry_run {
+        return check(cli, args, now);
+    }
     let dir = home_dir(cli)?;
     let new_home = !dir.exists();
     let home = open_home(cli)?;
@@ -42,10 +45,37 @@ pub fn import(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), O
     for g in &report.guns {
         super::record::note_versions(g.gun.clone(), g.head_versions.clone());
     }
-    print_import(cli, &report)
+    print_import(cli, &report, false)
 }
 
-fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), OpsError> {
+/// `import --dry-run`: the verification of an import, against the home if there is one,
+/// writing nothing.
+fn check(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), OpsError> {
+    let dir = home_dir(cli)?;
+    let home = match dir.join("repos").is_dir() {
+        true => Some(open_existing_home(cli)?),
+        false => None,
+    };
+    if args.allow_expired {
+        eprintln!("airlock: WARNING: --allow-expired: expired metadata is accepted");
+    }
+    let bar = Bar::new("verifying", cli.json || cli.quiet);
+    let opts = ops::import::ImportOptions {
+        now,
+        allow_expired: args.allow_expired,
+        pinned_root: args.root_keyid.as_deref(),
+        tally: &bar,
+    };
+    let report = ops::import::check(home.as_ref(), &args.bundle, &opts);
+    drop(bar);
+    print_import(cli, &report?, true)
+}
+
+fn print_import(
+    cli: &Cli,
+    report: &ops::import::ImportReport,
+    dry_run: bool,
+) -> Result<(), OpsError> {
     for g in &report.guns {
         if let Some(digest) = &g.discarded_export {
             eprintln!(
@@ -96,7 +126,10 @@ fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), Ops
     if cli.json {
         return print_json(report);
     }
-    eprintln!("Imported bundle {}", report.bundle_digest);
+    match dry_run {
+        true => eprintln!("Verified bundle {} (dry run: nothing changed)", report.bundle_digest),
+        false => eprintln!("Imported bundle {}", report.bundle_digest),
+    }
     Ok(())
 }
 

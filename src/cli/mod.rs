@@ -300,6 +300,10 @@ pub struct ImportArgs {
     /// attacker can replay old metadata.
     #[arg(long)]
     pub allow_expired: bool,
+    /// Verify the bundle against this home's trust exactly as import does, and change
+    /// nothing: no state, no home created, no audit record.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -198,6 +198,7 @@ fn subject(command: &Command) -> Option<Subject> {
         Command::Push(a) => Subject { online: true, ..s("push", &[], Some(&a.bundle), None) },
         #[cfg(feature = "online")]
         Command::Delete(a) => Subject { online: true, ..s("delete", &one(&a.gun), None, None) },
+        Command::Import(a) if a.dry_run => return None,
         Command::Import(a) => s("import", &[], Some(&a.bundle), None),
         Command::Key(KeyCommand::Generate { .. }) => s("key generate", &[], None, None),
         Command::Key(KeyCommand::Load { .. }) => s("key load", &[], None, None),

@@ -60,20 +60,49 @@ pub struct ImportReport {
 }
 
 pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportReport, OpsError> {
+    // One repository at a time: each is verified and its new state written beside the old
+    // one, and nothing replaces anything until the whole bundle has passed.
+    let mut staged = Vec::new();
+    let report = verify_bundle(Some(home), path, opts, |state| {
+        staged.push(home.stage_repo(&state)?);
+        Ok(())
+    })?;
+    home.commit_repos(staged)?;
+    Ok(report)
+}
+
+/// `import --dry-run`: verifies the bundle at `path` against what `home` trusts (against
+/// nothing, without a home) exactly as [`import()`] does, and writes nothing.
+pub fn check(
+    home: Option<&Home>,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportReport, OpsError> {
+    verify_bundle(home, path, opts, |_| Ok(()))
+}
+
+/// Streams the bundle, verifying each GUN against its previous state and handing the state
+/// it would have after import to `keep`.
+fn verify_bundle(
+    home: Option<&Home>,
+    path: &Path,
+    opts: &ImportOptions,
+    mut keep: impl FnMut(RepoState) -> Result<(), OpsError>,
+) -> Result<ImportReport, OpsError> {
     if let Some(pin) = opts.pinned_root {
         KeyId::parse(pin).map_err(|_| {
             OpsError::Usage(format!("--root-keyid {pin:?} is not a key ID (64 lower-case hex)"))
         })?;
     }
-    // One repository at a time: each is verified and its new state written beside the old
-    // one, and nothing replaces anything until the whole bundle has passed.
-    let mut staged = Vec::new();
     let mut reports = Vec::new();
     let header = bundle::read_each(path, &Limits::default(), |header, repo| {
         require_pull(header, path)?;
-        let previous = home.repo(&repo.gun)?;
+        let previous = match home {
+            Some(home) => home.repo(&repo.gun)?,
+            None => None,
+        };
         let (state, report) = verify_one(&repo, previous, &header.digest, opts)?;
-        staged.push(home.stage_repo(&state)?);
+        keep(state)?;
         reports.push(report);
         opts.tally.advance(reports.len(), header.guns.len());
         Ok(())
@@ -81,7 +110,6 @@ pub fn import(home: &Home, path: &Path, opts: &ImportOptions) -> Result<ImportRe
     .map_err(OpsError::halted(path))?;
     require_pull(&header, path)?;
 
-    home.commit_repos(staged)?;
     let order = bundle::gun_order(&header.guns);
     reports.sort_by_key(|report| order.get(report.gun.as_str()).copied());
     Ok(ImportReport { bundle_digest: header.digest, guns: reports })

@@ -125,11 +125,29 @@ pub fn run(fx: &Fixture, template: Option<&Path>, cases: Vec<Case>) {
         (c.make)(fx, &bundle);
 
         let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
+        let mut wrong = Vec::new();
+        // `import --dry-run` verifies exactly as import does: the same refusal, nothing written.
+        let log_before = fs::read(home.join("audit/log.jsonl")).ok();
+        let dry = import(&home, &bundle, &[args.as_slice(), &["--dry-run"]].concat());
+        if dry.status.code() != Some(c.code) {
+            wrong.push(format!(
+                "--dry-run: exit code {:?}, expected {}",
+                dry.status.code(),
+                c.code
+            ));
+        }
+        if !String::from_utf8_lossy(&dry.stderr).contains(&c.needle) {
+            wrong.push(format!("--dry-run: stderr lacks {:?}", c.needle));
+        }
+        let log_after = fs::read(home.join("audit/log.jsonl")).ok();
+        if before != home.exists().then(|| snapshot_tree(&home)) || log_before != log_after {
+            wrong.push("--dry-run changed the home".to_string());
+        }
+
         let out = import(&home, &bundle, &args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let code = out.status.code();
 
-        let mut wrong = Vec::new();
         if code != Some(c.code) {
             wrong.push(format!("exit code {code:?}, expected {}", c.code));
         }
