@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     let expires = support::now() + Duration::days(365);
     let role = support::releases_role(count, version, expires);
     let signed = support::sign_with(role, &key, "targets/releases");
-    std::fs::write(out, &signed.bytes).expect("write the role file");
-    eprintln!("fleet_releases: {} targets, {} bytes -> {out}", count, signed.bytes.len());
+    std::fs::write(out, signed.bytes()).expect("write the role file");
+    eprintln!("fleet_releases: {} targets, {} bytes -> {out}", count, signed.bytes().len());
     ExitCode::SUCCESS
 }

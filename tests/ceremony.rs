@@ -95,7 +95,7 @@ fn check_root(root: &metadata::Signed<Root>, gun: &Gun, now: OffsetDateTime) {
     crypto::check_root_certificate(root_key, gun.as_str(), now).unwrap();
     let sig = &root.signatures[0];
     assert_eq!(sig.keyid, root_key.id().as_str(), "signature carries the certificate's TUF ID");
-    crypto::verify(root_key, &sig.method, &root.canonical, &sig.sig).unwrap();
+    crypto::verify(root_key, &sig.method, root.canonical(), &sig.sig).unwrap();
     let ts = &r.keys[&r.roles["timestamp"].keyids.as_ref().unwrap()[0]];
     assert_eq!(ts.public_bytes(), server_key_bytes(), "the server's key is listed unchanged");
 }
@@ -111,7 +111,7 @@ fn check_targets(targets: &metadata::Signed<Targets>, root: &Root, jeff: &crypto
     }
     let key = &root.keys[&root.roles["targets"].keyids.as_ref().unwrap()[0]];
     let sig = &targets.signatures[0];
-    crypto::verify(key, &sig.method, &targets.canonical, &sig.sig).unwrap();
+    crypto::verify(key, &sig.method, targets.canonical(), &sig.sig).unwrap();
 }
 
 /// Go's struct round trip gives the same bytes (WIRE.md §1.4), and the file is the envelope of

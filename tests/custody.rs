@@ -94,7 +94,7 @@ fn custodians_add_signatures_until_the_root_is_complete() {
     assert_eq!(report.signed_with, [b.2.id().to_string()]);
     assert!(report.roots[0].complete);
     let (before, after) = (root_of(&r1), root_of(&r2));
-    assert_eq!(before.canonical, after.canonical);
+    assert_eq!(before.canonical(), after.canonical());
     assert_eq!(after.signatures.len(), 2);
     assert_eq!(after.signatures[..1], before.signatures[..]);
     let targets = |p: &Path| {
@@ -133,7 +133,7 @@ fn a_root_with_a_forged_signature_is_refused() {
     let root = root_of(&r1);
     let mut signatures = root.signatures.clone();
     signatures[0].sig[5] ^= 1;
-    let forged = envelope(&root.canonical, &signatures);
+    let forged = envelope(root.canonical(), &signatures);
     read.contents.repos[0].metadata.insert(RoleName::root(), forged);
     let tampered = s.dir.path().join("tampered.bundle");
     bundle::write(&tampered, &read.contents).unwrap();
@@ -157,7 +157,7 @@ fn a_bundle_with_a_bad_targets_file_is_not_signed() {
     let targets = metadata::parse::<metadata::Targets>(&targets, "targets").unwrap();
     let mut signatures = targets.signatures.clone();
     signatures[0].sig[7] ^= 1;
-    repo.metadata.insert(RoleName::targets(), envelope(&targets.canonical, &signatures));
+    repo.metadata.insert(RoleName::targets(), envelope(targets.canonical(), &signatures));
     let bad = s.dir.path().join("bad-targets.bundle");
     bundle::write(&bad, &read.contents).unwrap();
     let err = sign(&b.0, &b.1, &bad, &s.dir.path().join("out.bundle")).unwrap_err();
@@ -258,7 +258,7 @@ fn a_snapshot_key_held_here_signs_a_snapshot_of_the_exact_bytes() {
     let listed = &root.roles["snapshot"].keyids.as_ref().unwrap()[0];
     let key = &root.keys[listed];
     let sig = &snapshot.signatures[0];
-    crypto::verify(key, &sig.method, &snapshot.canonical, &sig.sig).unwrap();
+    crypto::verify(key, &sig.method, snapshot.canonical(), &sig.sig).unwrap();
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Every role file Notary served in `tests/vectors/repos` parses, its canonical bytes match
-//! the `.canonical` file next to it, and re-serialising the typed content gives back the
+//! the `.canonical()` file next to it, and re-serialising the typed content gives back the
 //! exact file bytes (the byte-stability rule, WIRE.md §1.4).
 
 use std::fs;
@@ -41,7 +41,7 @@ fn check<T: RoleType>(bytes: &[u8], path: &Path) -> bool {
     let parsed = metadata::parse::<T>(bytes, "test").unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let canonical_file = path.with_extension("canonical");
     if canonical_file.exists() {
-        assert_eq!(parsed.canonical, fs::read(&canonical_file).unwrap(), "{path:?}");
+        assert_eq!(parsed.canonical(), fs::read(&canonical_file).unwrap(), "{path:?}");
     }
     let rewritten = envelope(&cjson::canonical(&parsed.signed.to_value()), &parsed.signatures);
     rewritten == bytes

@@ -168,17 +168,17 @@ pub fn repo(gun: &str, keys: &RepoKeys, release_targets: usize, now: OffsetDateT
         sign_with(releases_role(release_targets, 1, year), &keys.releases, "targets/releases");
 
     let mut metadata = BTreeMap::new();
-    metadata.insert(RoleName::root(), root.bytes);
-    metadata.insert(RoleName::targets(), targets.bytes);
-    metadata.insert(RoleName::releases(), releases.bytes);
+    metadata.insert(RoleName::root(), root.into_bytes());
+    metadata.insert(RoleName::targets(), targets.into_bytes());
+    metadata.insert(RoleName::releases(), releases.into_bytes());
     let meta = metadata.iter().map(|(r, b)| (r.to_string(), file_meta(b))).collect();
     let snapshot =
         sign_with(Snapshot { common: common(1, year), meta }, &keys.snapshot, "snapshot");
-    let meta = BTreeMap::from([("snapshot".to_string(), file_meta(&snapshot.bytes))]);
+    let meta = BTreeMap::from([("snapshot".to_string(), file_meta(snapshot.bytes()))]);
     let timestamp =
         sign_with(Timestamp { common: common(1, year), meta }, &keys.timestamp, "timestamp");
-    metadata.insert(RoleName::snapshot(), snapshot.bytes);
-    metadata.insert(RoleName::parse("timestamp").unwrap(), timestamp.bytes);
+    metadata.insert(RoleName::snapshot(), snapshot.into_bytes());
+    metadata.insert(RoleName::parse("timestamp").unwrap(), timestamp.into_bytes());
 
     let mut files = RepoFiles::new(Gun::parse(gun).unwrap(), false);
     files.metadata = metadata;

@@ -180,7 +180,7 @@ fn check_root_signatures(repo: &bundle::RepoFiles, current: Option<&[u8]>) -> Re
     let Ok(previous) = previous else { return Ok(()) };
     let version = root.signed.common.version;
     if let Some(current) = previous.as_ref().filter(|p| p.signed.common.version >= version) {
-        if current.canonical != root.canonical {
+        if current.canonical() != root.canonical() {
             let why = format!(
                 "the server already has a different root version {}, so this bundle's root \
                  v{version} is stale (another change won). Nothing was sent: pull, import, \

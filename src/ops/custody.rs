@@ -95,7 +95,7 @@ fn count(file: &Signed<Root>, by: &Root) -> Count {
 fn signed_by(file: &Signed<Root>, key: &PublicKey) -> bool {
     let id = key.id();
     file.signatures.iter().any(|s| {
-        s.keyid == id.as_str() && crypto::verify(key, &s.method, &file.canonical, &s.sig).is_ok()
+        s.keyid == id.as_str() && crypto::verify(key, &s.method, file.canonical(), &s.sig).is_ok()
     })
 }
 
@@ -196,7 +196,7 @@ fn check_signatures_known(
     for s in &root.signatures {
         let ok = keys.iter().any(|k| {
             k.id().as_str() == s.keyid
-                && crypto::verify(k, &s.method, &root.canonical, &s.sig).is_ok()
+                && crypto::verify(k, &s.method, root.canonical(), &s.sig).is_ok()
         });
         if !ok {
             let why = format!(
@@ -382,12 +382,12 @@ fn add_signatures(
     let mut signatures = root.signatures.clone();
     let mut ids = Vec::new();
     for signer in &signers {
-        let sig = signer.sign(&root.canonical)?;
+        let sig = signer.sign(root.canonical())?;
         let method = signer.method().to_string();
         signatures.push(Signature { keyid: signer.key_id(), method, sig });
         ids.push(signer.key_id());
     }
-    let new_bytes = envelope(&root.canonical, &signatures);
+    let new_bytes = envelope(root.canonical(), &signatures);
     if signed_part(bytes) != signed_part(&new_bytes) {
         return Err(refuse(
             "root is not in the byte form airlock writes, so a signature cannot be added \

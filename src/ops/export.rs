@@ -203,7 +203,7 @@ fn sign_gun(
         let signers = root_signers(&draft.root, head_root.as_ref(), unlocked, passphrases)?;
         // 3. a new root is signed by the old root keys and its own
         let signed = sign(draft.root.clone(), &as_dyn(&signers), "root")?;
-        files.insert(RoleName::root(), signed.bytes.clone());
+        files.insert(RoleName::root(), signed.bytes().to_vec());
         signed
     } else {
         head_root.clone().ok_or_else(|| OpsError::Refused {
@@ -226,7 +226,7 @@ fn sign_gun(
         let signed = sign(draft.targets.clone(), &as_dyn(&signers), "targets")?;
         // 4. what we send must pass the checks we apply to what we receive
         check_own_signature(&gun, &root.signed, "targets", &signed)?;
-        files.insert(RoleName::targets(), signed.bytes);
+        files.insert(RoleName::targets(), signed.into_bytes());
     }
     for role in &draft.witnessed {
         let vouched = state.pending.iter().any(
@@ -252,7 +252,7 @@ fn sign_gun(
         let snapshot = snapshot(state, &draft.targets, &files, expires)?;
         let signed = sign(snapshot, &as_dyn(&snapshot_keys), "snapshot")?;
         check_own_signature(&gun, &root.signed, "snapshot", &signed)?;
-        files.insert(RoleName::snapshot(), signed.bytes);
+        files.insert(RoleName::snapshot(), signed.into_bytes());
     }
     if files.is_empty() {
         let why = "the pending changes change no signed file; nothing to export".to_string();
@@ -343,7 +343,7 @@ fn witness(
     let keys: BTreeMap<_, _> = listed.iter().map(|k| (k.id(), k.clone())).collect();
     let valid = signed.signatures.iter().filter(|s| {
         let key = KeyId::parse(&s.keyid).ok().and_then(|id| keys.get(&id));
-        key.is_some_and(|k| crypto::verify(k, &s.method, &signed.canonical, &s.sig).is_ok())
+        key.is_some_and(|k| crypto::verify(k, &s.method, signed.canonical(), &s.sig).is_ok())
     });
     if (valid.count() as i64) < entry.threshold {
         return Err(refuse(format!(
@@ -351,7 +351,7 @@ fn witness(
             entry.threshold
         )));
     }
-    Ok(signed.bytes)
+    Ok(signed.into_bytes())
 }
 
 /// The signature count of a newly signed root, against the root it follows.
@@ -434,7 +434,7 @@ fn check_own_signature<T>(
     let listed = root.listed_keys(role);
     let ok = file.signatures.iter().any(|s| {
         let key = listed.iter().find(|k| k.id().as_str() == s.keyid);
-        key.is_some_and(|k| crypto::verify(k, &s.method, &file.canonical, &s.sig).is_ok())
+        key.is_some_and(|k| crypto::verify(k, &s.method, file.canonical(), &s.sig).is_ok())
     });
     if !ok {
         let why = format!("the {role} signature just made does not verify; nothing was written");

@@ -132,7 +132,6 @@ fn verify_one(
     opts: &ImportOptions,
 ) -> Result<(RepoState, GunReport), OpsError> {
     let gun = &repo.gun;
-    let mut state = previous.clone().unwrap_or_else(|| RepoState::new(gun));
     check_server_keys(gun, repo).map_err(|e| match e {
         OpsError::Metadata(source) => {
             OpsError::Verify(VerifyError::Metadata { gun: gun.clone(), source })
@@ -152,6 +151,11 @@ fn verify_one(
         head_versions: BTreeMap::new(),
     };
 
+    let verified = match repo.new {
+        true => None,
+        false => Some(verify_files(repo, previous.as_ref(), opts)?),
+    };
+    let mut state = previous.unwrap_or_else(|| RepoState::new(gun));
     if repo.new {
         report.discarded_export = discard_unaccepted_export(&mut state);
         if let Some(root) = state.trusted.get("root") {
@@ -163,9 +167,9 @@ fn verify_one(
             );
             return Err(OpsError::Refused { gun: gun.clone(), why });
         }
-    } else {
-        let verified = verify_files(repo, previous.as_ref(), opts)?;
-        record_verified(&mut state, &verified, &repo.root_history, &mut report);
+    }
+    if let Some(verified) = verified {
+        record_verified(&mut state, verified, &repo.root_history, &mut report);
     }
 
     state.new = repo.new;
@@ -174,7 +178,7 @@ fn verify_one(
     state.server_keys =
         repo.server_keys.iter().map(|(r, b)| (r.to_string(), Bytes(b.clone()))).collect();
     keep_rotated_server_keys(&mut state, repo)?;
-    report.head_versions = state.head_versions();
+    report.head_versions = state.head_versions_knowing(&report.versions);
     Ok((state, report))
 }
 
@@ -253,33 +257,35 @@ fn trusted_versions(state: &RepoState) -> Result<BTreeMap<String, (i64, &[u8])>,
     Ok(out)
 }
 
+/// Makes the verified files the home's trusted ones. They are moved, not copied: a large
+/// `targets/releases` would otherwise be held twice.
 fn record_verified(
     state: &mut RepoState,
-    v: &VerifiedRepo,
+    v: VerifiedRepo,
     root_history: &BTreeMap<u64, Vec<u8>>,
     report: &mut GunReport,
 ) {
-    let previous = state.clone();
-    let mut trusted = BTreeMap::new();
-    let mut put = |role: &str, bytes: &[u8], version: i64| {
-        trusted.insert(role.to_string(), Bytes(bytes.to_vec()));
-        report.versions.insert(role.to_string(), version);
-    };
-    put("root", &v.root.bytes, v.root.signed.common.version);
-    put("targets", &v.targets.bytes, v.targets.signed.common.version);
-    put("snapshot", &v.snapshot.bytes, v.snapshot.signed.common.version);
-    put("timestamp", &v.timestamp.bytes, v.timestamp.signed.common.version);
-    for (role, file) in &v.delegations {
-        put(role.as_str(), &file.bytes, file.signed.common.version);
-    }
-    for (role, bytes) in &v.invalid_files {
-        trusted.insert(role.to_string(), Bytes(bytes.clone()));
-    }
     report.invalid_roles =
         v.invalid.iter().map(|i| (i.role.to_string(), i.reason.clone())).collect();
-
+    let unverified = unverified_roles(state, &v);
     if v.trust_on_first_use {
         report.trusted_on_first_use = Some(root_key_ids(&v.root.signed));
+    }
+
+    let mut trusted = BTreeMap::new();
+    let mut put = |role: &str, version: i64, bytes: Vec<u8>| {
+        trusted.insert(role.to_string(), Bytes(bytes));
+        report.versions.insert(role.to_string(), version);
+    };
+    put("root", v.root.signed.common.version, v.root.into_bytes());
+    put("targets", v.targets.signed.common.version, v.targets.into_bytes());
+    put("snapshot", v.snapshot.signed.common.version, v.snapshot.into_bytes());
+    put("timestamp", v.timestamp.signed.common.version, v.timestamp.into_bytes());
+    for (role, file) in v.delegations {
+        put(role.as_str(), file.signed.common.version, file.into_bytes());
+    }
+    for (role, bytes) in v.invalid_files {
+        trusted.insert(role.to_string(), Bytes(bytes));
     }
     match export_status(state, &trusted, root_history, report) {
         ExportStatus::Confirmed => {
@@ -294,7 +300,7 @@ fn record_verified(
     }
     state.trusted = trusted;
     state.invalid_roles = report.invalid_roles.clone();
-    state.unverified_roles = unverified_roles(&previous, v);
+    state.unverified_roles = unverified;
 }
 
 /// Invalid delegations whose content no known key approved. A file this home already held,

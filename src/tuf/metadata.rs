@@ -40,14 +40,59 @@ pub struct Signature {
 }
 
 /// A role file: typed content plus the exact bytes it came from.
+///
+/// The file bytes and the canonical bytes are private so that they always belong together:
+/// the canonical form is often a slice of the file itself.
 #[derive(Clone, Debug)]
 pub struct Signed<T> {
     pub signed: T,
     pub signatures: Vec<Signature>,
+    canonical: Canonical,
+    bytes: Vec<u8>,
+}
+
+/// Where a file's canonical bytes are.
+#[derive(Clone, Debug)]
+pub(crate) enum Canonical {
+    /// A range of the file: its `signed` part, when Notary's encoder escaped nothing in it
+    /// (the usual case, and the one worth not copying: a large `targets/releases`).
+    Within(std::ops::Range<usize>),
+    /// Built apart from the file.
+    Owned(Vec<u8>),
+}
+
+impl<T> Signed<T> {
+    /// `canonical` must be the canonical JSON of `signed`'s value and, as a range, lie
+    /// within `bytes`; the parsers and the signer are the only makers.
+    pub(crate) fn new(
+        signed: T,
+        signatures: Vec<Signature>,
+        canonical: Canonical,
+        bytes: Vec<u8>,
+    ) -> Signed<T> {
+        if let Canonical::Within(range) = &canonical {
+            assert!(range.start <= range.end && range.end <= bytes.len(), "canonical range");
+        }
+        Signed { signed, signatures, canonical, bytes }
+    }
+
     /// The bytes signatures cover: canonical JSON of the decoded `signed` value.
-    pub canonical: Vec<u8>,
+    pub fn canonical(&self) -> &[u8] {
+        match &self.canonical {
+            Canonical::Within(range) => &self.bytes[range.clone()],
+            Canonical::Owned(bytes) => bytes,
+        }
+    }
+
     /// The exact file bytes.
-    pub bytes: Vec<u8>,
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The exact file bytes, without copying them.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
 }
 
 /// Fields every role has.
@@ -320,8 +365,8 @@ pub(crate) fn parse_tree<T: ReadRole>(
     }
     let signed_value = ctx.field(&doc, "signed")?;
     let (signed, signatures) = content(signed_value, doc.get("signatures"), role)?;
-    let canonical = cjson::canonical(signed_value);
-    Ok(Signed { signed, signatures, canonical, bytes: bytes.to_vec() })
+    let canonical = Canonical::Owned(cjson::canonical(signed_value));
+    Ok(Signed::new(signed, signatures, canonical, bytes.to_vec()))
 }
 
 /// The typed content and the signatures of a file, from its decoded `signed` and

@@ -2,7 +2,7 @@
 
 use crate::crypto::CryptoError;
 use crate::tuf::cjson;
-use crate::tuf::metadata::{envelope, RoleType, Signature, Signed};
+use crate::tuf::metadata::{envelope, Canonical, RoleType, Signature, Signed};
 
 /// Something that signs canonical bytes for a role. Software keys now; hardware tokens
 /// (PKCS#11) can implement it later without the metadata code changing.
@@ -48,5 +48,5 @@ pub fn sign<T: RoleType>(
     }
 
     let bytes = envelope(&canonical, &signatures);
-    Ok(Signed { signed, signatures, canonical, bytes })
+    Ok(Signed::new(signed, signatures, Canonical::Owned(canonical), bytes))
 }

@@ -299,7 +299,7 @@ impl Verifier<'_> {
             let matches = ids.is_some_and(|(id, canon)| {
                 id.as_str() == pinned || canon.is_some_and(|c| c.as_str() == pinned)
             });
-            matches && key.is_some_and(|k| verify_one(k, s, &root.canonical))
+            matches && key.is_some_and(|k| verify_one(k, s, root.canonical()))
         });
         if !signed_by_pin {
             let pinned = pinned.to_string();
@@ -327,7 +327,7 @@ impl Verifier<'_> {
             return Err(VerifyError::Rollback { gun, role, trusted: from, found: to });
         }
         if to == from {
-            if trusted.canonical != current.canonical {
+            if trusted.canonical() != current.canonical() {
                 return Err(VerifyError::RootReplaced { gun: self.gun.clone(), version: to });
             }
             // The same root, perhaps with more signatures than this home saw (custodians of a
@@ -425,7 +425,7 @@ impl Verifier<'_> {
                 });
             }
             let signed = file.signatures.iter().filter(|s| s.keyid == id.as_str());
-            if signed.into_iter().any(|s| verify_one(key, s, &file.canonical))
+            if signed.into_iter().any(|s| verify_one(key, s, file.canonical()))
                 && !valid.contains(&id)
             {
                 valid.push(id);
@@ -542,7 +542,7 @@ impl Verifier<'_> {
                     }
                     let signed_by_known_key = file.signatures.iter().any(|s| {
                         let key = KeyId::parse(&s.keyid).ok().and_then(|id| keys.get(&id));
-                        key.is_some_and(|k| verify_one(k, s, &file.canonical))
+                        key.is_some_and(|k| verify_one(k, s, file.canonical()))
                     });
                     invalid.push(InvalidRole { role: role.clone(), reason, signed_by_known_key });
                     invalid_files.insert(role.clone(), bytes.clone());
@@ -570,12 +570,12 @@ impl Verifier<'_> {
     /// No role may go below the version this home trusted, nor change without a new version.
     fn check_rollback(&self, repo: &VerifiedRepo, previous: &Previous) -> Result<(), VerifyError> {
         let mut current: Vec<(String, i64, &[u8])> = vec![
-            ("timestamp".into(), repo.timestamp.signed.common.version, &repo.timestamp.bytes),
-            ("snapshot".into(), repo.snapshot.signed.common.version, &repo.snapshot.bytes),
-            ("targets".into(), repo.targets.signed.common.version, &repo.targets.bytes),
+            ("timestamp".into(), repo.timestamp.signed.common.version, repo.timestamp.bytes()),
+            ("snapshot".into(), repo.snapshot.signed.common.version, repo.snapshot.bytes()),
+            ("targets".into(), repo.targets.signed.common.version, repo.targets.bytes()),
         ];
         for (role, file) in &repo.delegations {
-            current.push((role.to_string(), file.signed.common.version, &file.bytes));
+            current.push((role.to_string(), file.signed.common.version, file.bytes()));
         }
         // Invalid delegations are kept as the repository's files, so they obey the same
         // rules: a broken signature must not carry an older or altered file past them.

@@ -344,9 +344,9 @@ impl Spec {
         let mut bytes = if self.corrupt_sig.contains(&role) {
             let mut sigs: Vec<Signature> = signed.signatures.clone();
             sigs[0].sig[10] ^= 0x01;
-            metadata::envelope(&signed.canonical, &sigs)
+            metadata::envelope(signed.canonical(), &sigs)
         } else {
-            signed.bytes
+            signed.into_bytes()
         };
         if let Some(hook) = &self.bytes_hook {
             hook(role, &mut bytes);

@@ -23,7 +23,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
 use crate::tuf::cjson::{self, Value};
-use crate::tuf::metadata::{self, FileMapRead, FileMeta, Hashes, ReadRole, Signed};
+use crate::tuf::metadata::{self, Canonical, FileMapRead, FileMeta, Hashes, ReadRole, Signed};
 
 /// `file_form`'s answer: `None` is "not taken", never an error.
 type Taken<T> = Option<T>;
@@ -39,8 +39,11 @@ pub(crate) fn parse<T: ReadRole>(bytes: &[u8], role: &str) -> Taken<Signed<T>> {
     if let Some(map) = envelope.file_map {
         signed.set_file_map(map);
     }
-    let canonical = canonical_of(slice);
-    Some(Signed { signed, signatures, canonical, bytes: bytes.to_vec() })
+    let canonical = match has_unicode_escape(slice) {
+        true => Canonical::Owned(canonical_of(slice)),
+        false => Canonical::Within(envelope.signed),
+    };
+    Some(Signed::new(signed, signatures, canonical, bytes.to_vec()))
 }
 
 /// What the envelope holds: `signed` as a tree whose large map is left empty, that map
@@ -80,7 +83,7 @@ fn escape(rest: &[u8]) -> Taken<(usize, &'static [u8])> {
 fn canonical_of(slice: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(slice.len());
     let mut rest = slice;
-    while let Some(at) = rest.iter().position(|&b| b == b'\\') {
+    while let Some(at) = memchr::memchr(b'\\', rest) {
         out.extend_from_slice(&rest[..at]);
         rest = &rest[at..];
         let len = match escape(rest) {
@@ -98,6 +101,19 @@ fn canonical_of(slice: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
+}
+
+/// Whether a `signed` slice this reader took has a `\u` escape, so that its canonical form
+/// differs from it ([`canonical_of()`] walks escapes the same way).
+fn has_unicode_escape(slice: &[u8]) -> bool {
+    let mut rest = slice;
+    while let Some(at) = memchr::memchr(b'\\', rest) {
+        if rest.get(at + 1) == Some(&b'u') {
+            return true;
+        }
+        rest = rest.get(at + 2..).unwrap_or_default();
+    }
+    false
 }
 
 /// Bytes that end a plain run in a string: its delimiter and escapes, and what the tree

@@ -16,7 +16,8 @@ use crate::tuf::{GoTime, RoleName};
 type Outcome<T> = (T, Vec<Signature>, Vec<u8>, Vec<u8>);
 
 fn outcome<T>(s: Signed<T>) -> Outcome<T> {
-    (s.signed, s.signatures, s.canonical, s.bytes)
+    let (canonical, bytes) = (s.canonical().to_vec(), s.bytes().to_vec());
+    (s.signed, s.signatures, canonical, bytes)
 }
 
 /// Checks the one rule: taken means the tree agrees. Returns whether the file was taken.
@@ -139,6 +140,26 @@ fn strings_go_escapes_are_undone_exactly() {
     }
 }
 
+/// The canonical form is the file's own slice exactly when no `\u` escape has to be undone;
+/// an escaped backslash before a `u` is not one.
+#[test]
+fn canonical_is_the_slice_only_without_unicode_escapes() {
+    let cases: [(&[u8], bool); 7] = [
+        (br#"{"a":"plain"}"#, false),
+        (br#"{"a":"q\"b"}"#, false),
+        (br#"{"a":"\\u003c"}"#, false),
+        (br#"{"a":"\\\\"}"#, false),
+        (br#"{"a":"\u003c"}"#, true),
+        (br#"{"a":"\\\u0026"}"#, true),
+        (br#"{"a":"x\u2029"}"#, true),
+    ];
+    for (slice, escaped) in cases {
+        let text = String::from_utf8_lossy(slice);
+        assert_eq!(has_unicode_escape(slice), escaped, "{text}");
+        assert_eq!(canonical_of(slice) != slice, escaped, "{text}");
+    }
+}
+
 #[test]
 fn other_layouts_go_through_the_tree() {
     let bytes = tricky_targets();
@@ -149,7 +170,7 @@ fn other_layouts_go_through_the_tree() {
     for variant in [pretty, other_escape.into_bytes()] {
         assert!(parse::<Targets>(&variant, "t").is_none(), "{}", String::from_utf8_lossy(&variant));
         let parsed = metadata::parse::<Targets>(&variant, "t").unwrap();
-        assert_eq!(parsed.canonical, parse_tree::<Targets>(&variant, "t").unwrap().canonical);
+        assert_eq!(parsed.canonical(), parse_tree::<Targets>(&variant, "t").unwrap().canonical());
     }
 
     // Canonical JSON without Go's HTML escaping (as other TUF tools write it) is taken too.
