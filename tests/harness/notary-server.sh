@@ -95,10 +95,12 @@ JSON
 }
 
 # True while PID is a live (not zombie) notary-server. In containers PID 1 may reap late, so
-# a zombie must count as dead.
+# a zombie must count as dead. Right after `&` the child can still be the forked shell that
+# is about to exec notary-server (seen on a loaded machine), which counts as alive too.
 server_alive() {
-  local pid=$1 state
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = notary-server ] || return 1
+  local pid=$1 state comm
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+  [ "$comm" = notary-server ] || [ "$comm" = bash ] || return 1
   state=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
   [ "$state" != Z ]
 }
