@@ -142,7 +142,20 @@ pub fn verify_repo(
     previous: Option<&Previous>,
     opts: &Options,
 ) -> Result<VerifiedRepo, VerifyError> {
+    std::thread::scope(|scope| verify_steps(gun, files, previous, opts, scope))
+}
+
+fn verify_steps<'s, 'f: 's>(
+    gun: &Gun,
+    files: &'f RepoFiles,
+    previous: Option<&Previous>,
+    opts: &Options,
+    scope: &'s std::thread::Scope<'s, '_>,
+) -> Result<VerifiedRepo, VerifyError> {
     let v = Verifier { gun, opts };
+    // The large files' digests, which step 3 needs, are worked out on a second thread while
+    // this one reads and checks the files in order.
+    let digests = Digests::start(scope, files);
 
     // 1. root
     let (root, trust_on_first_use) = v.root(files, previous)?;
@@ -151,12 +164,15 @@ pub fn verify_repo(
     let timestamp: Signed<Timestamp> = v.parse_role(files, "timestamp")?;
     v.check_role(&root.signed, "timestamp", &timestamp)?;
     let snapshot_bytes = v.file(files, "snapshot")?;
-    v.check_meta(&timestamp.signed.meta, "timestamp", "snapshot", snapshot_bytes)?;
+    v.check_meta(&timestamp.signed.meta, "timestamp", "snapshot", snapshot_bytes, None)?;
 
-    // 3. snapshot, listing root, targets and every delegation file
+    // 3. snapshot, listing root, targets and every delegation file. The delegations are
+    // parsed first, while the digests are still being worked out; what parsing found wrong
+    // is reported in step 5, as if they were parsed there.
     let snapshot: Signed<Snapshot> = v.parse_role(files, "snapshot")?;
     v.check_role(&root.signed, "snapshot", &snapshot)?;
-    v.check_snapshot_lists(files, &snapshot.signed)?;
+    let parsed = v.parse_delegations(files);
+    v.check_snapshot_lists(files, &snapshot.signed, &digests.finish())?;
 
     // 4. targets
     let targets: Signed<TargetsHead> = v.parse_role(files, "targets")?;
@@ -164,7 +180,7 @@ pub fn verify_repo(
 
     // 5. delegations
     let known = previous.map(|p| p.delegation_keys.clone()).unwrap_or_default();
-    let (delegations, invalid, invalid_files) = v.delegations(files, &targets, &known)?;
+    let (delegations, invalid, invalid_files) = v.delegations(files, parsed, &targets, &known)?;
 
     let repo = VerifiedRepo {
         root,
@@ -450,6 +466,7 @@ impl Verifier<'_> {
         listed_by: &'static str,
         role: &str,
         bytes: &[u8],
+        known: Option<&Sums>,
     ) -> Result<(), VerifyError> {
         let mismatch = |alg: &str| VerifyError::HashMismatch {
             gun: self.gun.clone(),
@@ -468,12 +485,18 @@ impl Verifier<'_> {
         if !entry.hashes.contains_key("sha256") {
             return Err(mismatch("sha256"));
         }
-        let wants_sha512 = entry.hashes.contains_key("sha512");
-        let (sha256, sha512) = digests(bytes, wants_sha512);
+        let computed;
+        let sums = match known {
+            Some(sums) => sums,
+            None => {
+                computed = Sums::of(bytes, entry.hashes.contains_key("sha512"));
+                &computed
+            }
+        };
         for (alg, expected) in &entry.hashes {
             let actual = match alg.as_str() {
-                "sha256" => &sha256,
-                "sha512" => &sha512,
+                "sha256" => &sums.sha256,
+                "sha512" => &sums.sha512,
                 _ => continue,
             };
             if actual != expected {
@@ -489,12 +512,14 @@ impl Verifier<'_> {
         &self,
         files: &RepoFiles,
         snapshot: &Snapshot,
+        digests: &[(&[u8], Sums)],
     ) -> Result<(), VerifyError> {
         for (role, bytes) in files.metadata {
             if matches!(role.as_str(), "timestamp" | "snapshot") {
                 continue;
             }
-            self.check_meta(&snapshot.meta, "snapshot", role.as_str(), bytes)?;
+            let known = Digests::find(digests, bytes);
+            self.check_meta(&snapshot.meta, "snapshot", role.as_str(), bytes, known)?;
         }
         for role in snapshot.meta.keys() {
             if RoleName::parse(role).is_err() || !files.metadata.keys().any(|r| r.as_str() == role)
@@ -505,27 +530,35 @@ impl Verifier<'_> {
         Ok(())
     }
 
+    /// Every delegation file, parsed, shallowest first: the order step 5 checks them in.
+    fn parse_delegations<'f>(&self, files: &RepoFiles<'f>) -> Vec<Parsed<'f>> {
+        let mut roles: Vec<&RoleName> =
+            files.metadata.keys().filter(|r| r.is_delegation()).collect();
+        roles.sort_by_key(|r| (r.depth(), r.as_str().to_string()));
+        roles
+            .into_iter()
+            .map(|role| (role, self.parse_bytes(&files.metadata[role], role.as_str())))
+            .collect()
+    }
+
     /// Step 5: each delegation against its parent, shallowest first.
     #[allow(clippy::type_complexity)]
     fn delegations(
         &self,
         files: &RepoFiles,
+        parsed: Vec<Parsed>,
         targets: &Signed<TargetsHead>,
         known_keys: &BTreeMap<KeyId, PublicKey>,
     ) -> Result<
         (BTreeMap<RoleName, Signed<TargetsHead>>, Vec<InvalidRole>, BTreeMap<RoleName, Vec<u8>>),
         VerifyError,
     > {
-        let mut roles: Vec<&RoleName> =
-            files.metadata.keys().filter(|r| r.is_delegation()).collect();
-        roles.sort_by_key(|r| (r.depth(), r.as_str().to_string()));
-
         let mut valid: BTreeMap<RoleName, Signed<TargetsHead>> = BTreeMap::new();
         let mut invalid = Vec::new();
         let mut invalid_files = BTreeMap::new();
-        for role in roles {
+        for (role, file) in parsed {
             let bytes = &files.metadata[role];
-            let file: Signed<TargetsHead> = self.parse_bytes(bytes, role.as_str())?;
+            let file = file?;
             let parent = role.parent().expect("a delegation has a parent");
             let parent_file =
                 if parent.as_str() == "targets" { Some(targets) } else { valid.get(&parent) };
@@ -610,40 +643,97 @@ fn strip_gun(e: &VerifyError) -> String {
     }
 }
 
-/// Files from this size on are hashed on two threads at once.
+/// A delegation file and what parsing it gave.
+type Parsed<'f> = (&'f RoleName, Result<Signed<TargetsHead>, VerifyError>);
+
+/// Files from this size on are hashed on a second thread.
 const PARALLEL_HASH_FROM: usize = 1 << 20;
 
-/// SHA-256 of `bytes`, and SHA-512 when asked for (empty otherwise). A large file, such as a
-/// `targets/releases` with many targets, gets both at once on two threads.
-fn digests(bytes: &[u8], sha512: bool) -> (Vec<u8>, Vec<u8>) {
-    let sha512_of = |b: &[u8]| if sha512 { Sha512::digest(b).to_vec() } else { Vec::new() };
-    if !sha512 || bytes.len() < PARALLEL_HASH_FROM {
-        return (Sha256::digest(bytes).to_vec(), sha512_of(bytes));
+/// The digests snapshot may list for a file: SHA-256, and SHA-512 unless not asked for
+/// (then empty).
+struct Sums {
+    sha256: Vec<u8>,
+    sha512: Vec<u8>,
+}
+
+impl Sums {
+    fn of(bytes: &[u8], sha512: bool) -> Sums {
+        let sha512 = if sha512 { Sha512::digest(bytes).to_vec() } else { Vec::new() };
+        Sums { sha256: Sha256::digest(bytes).to_vec(), sha512 }
     }
-    std::thread::scope(|scope| {
-        let other = std::thread::Builder::new().spawn_scoped(scope, || sha512_of(bytes));
-        let sha256 = Sha256::digest(bytes).to_vec();
-        // Without a second thread (none could be started), both are hashed here.
-        let sha512 = match other {
-            Ok(thread) => thread.join().unwrap_or_else(|_| sha512_of(bytes)),
-            Err(_) => sha512_of(bytes),
-        };
-        (sha256, sha512)
-    })
+}
+
+/// Both digests of each large file that snapshot lists, worked out on a second thread. A
+/// `targets/releases` of 100,000 targets takes about as long to hash as to parse, so the two
+/// overlap.
+struct Digests<'s, 'f> {
+    thread: Option<std::thread::ScopedJoinHandle<'s, Hashed<'f>>>,
+}
+
+/// Files and their digests.
+type Hashed<'f> = Vec<(&'f [u8], Sums)>;
+
+impl<'s, 'f: 's> Digests<'s, 'f> {
+    fn start(scope: &'s std::thread::Scope<'s, '_>, files: &RepoFiles<'f>) -> Digests<'s, 'f> {
+        let large: Vec<&'f [u8]> = files
+            .metadata
+            .iter()
+            .filter(|(role, bytes)| {
+                !matches!(role.as_str(), "timestamp" | "snapshot")
+                    && bytes.len() >= PARALLEL_HASH_FROM
+            })
+            .map(|(_, bytes)| bytes.as_slice())
+            .collect();
+        if large.is_empty() {
+            return Digests { thread: None };
+        }
+        let work = move || large.into_iter().map(|b| (b, Sums::of(b, true))).collect();
+        // Without a second thread (none could be started), check_meta hashes as it goes.
+        Digests { thread: std::thread::Builder::new().spawn_scoped(scope, work).ok() }
+    }
+
+    /// The digests, once the second thread is done (none if it failed: they are then
+    /// computed where needed).
+    fn finish(self) -> Hashed<'f> {
+        self.thread.and_then(|thread| thread.join().ok()).unwrap_or_default()
+    }
+
+    /// The digests of exactly these bytes (the same memory, not equal content).
+    fn find<'d>(digests: &'d [(&[u8], Sums)], bytes: &[u8]) -> Option<&'d Sums> {
+        digests.iter().find(|(hashed, _)| std::ptr::eq(*hashed, bytes)).map(|(_, sums)| sums)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The second thread hashes exactly the large files other than timestamp and snapshot,
+    /// and a lookup finds a file's digests only for its own bytes, never for equal ones.
     #[test]
-    fn large_files_get_the_same_digests_on_two_threads() {
-        for len in [0, 10, PARALLEL_HASH_FROM - 1, PARALLEL_HASH_FROM, 3 * PARALLEL_HASH_FROM] {
-            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let (sha256, sha512) = digests(&bytes, true);
-            assert_eq!(sha256, Sha256::digest(&bytes).to_vec(), "{len}");
-            assert_eq!(sha512, Sha512::digest(&bytes).to_vec(), "{len}");
-            assert_eq!(digests(&bytes, false).1, Vec::<u8>::new());
+    fn large_files_are_hashed_on_a_second_thread() {
+        let lens = [0, 10, PARALLEL_HASH_FROM - 1, PARALLEL_HASH_FROM, 3 * PARALLEL_HASH_FROM];
+        let content = |len: usize| (0..len).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
+        let mut metadata = BTreeMap::new();
+        for (i, len) in lens.iter().enumerate() {
+            metadata.insert(RoleName::parse(&format!("targets/r{i}")).unwrap(), content(*len));
         }
+        metadata.insert(RoleName::parse("snapshot").unwrap(), content(PARALLEL_HASH_FROM));
+        let history = BTreeMap::new();
+        let files = RepoFiles { metadata: &metadata, root_history: &history };
+
+        let digests = std::thread::scope(|scope| Digests::start(scope, &files).finish());
+        for (role, bytes) in &metadata {
+            let found = Digests::find(&digests, bytes);
+            let large = bytes.len() >= PARALLEL_HASH_FROM && role.as_str() != "snapshot";
+            assert_eq!(found.is_some(), large, "{role}");
+            if let Some(sums) = found {
+                assert_eq!(sums.sha256, Sha256::digest(bytes).to_vec(), "{role}");
+                assert_eq!(sums.sha512, Sha512::digest(bytes).to_vec(), "{role}");
+            }
+            let copy = bytes.clone();
+            assert!(Digests::find(&digests, &copy).is_none(), "{role}: found by content");
+        }
+        assert_eq!(Sums::of(b"x", false).sha512, Vec::<u8>::new());
     }
 }
