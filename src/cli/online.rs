@@ -205,16 +205,16 @@ fn check_root_signatures(repo: &bundle::RepoFiles, current: Option<&[u8]>) -> Re
 }
 
 /// Checks and uploads one repository: its result, and a line for people.
-fn push_one(client: &Client, repo: &bundle::RepoFiles) -> (PushResult, String) {
-    let files: Vec<(RoleName, Vec<u8>)> =
-        repo.metadata.iter().map(|(r, b)| (r.clone(), b.clone())).collect();
-    let roles = files.iter().map(|(r, _)| r.to_string()).collect();
+fn push_one(client: &Client, repo: bundle::RepoFiles) -> (PushResult, String) {
+    let roles = repo.metadata.keys().map(|r| r.to_string()).collect();
     let gun = repo.gun.to_string();
-    if let Err(e) = check_upload(client, repo) {
+    if let Err(e) = check_upload(client, &repo) {
         let line = format!("Not pushed {gun}: {e}");
         let error = Some(e.to_string());
         return (PushResult { gun, roles, ok: false, refused: e.is_refusal(), error }, line);
     }
+    // Moved, not copied: a large targets/releases is held once.
+    let files: Vec<(RoleName, Vec<u8>)> = repo.metadata.into_iter().collect();
 
     let (outcome, line) = match client.publish(&repo.gun, &files) {
         Err(e) if e.is_version_conflict() && already_on_server(client, &repo.gun, &files) => {
@@ -270,7 +270,7 @@ pub fn push(cli: &Cli, args: &PushArgs) -> Result<(), OpsError> {
     // again sends what is missing (what the server already holds is recognised).
     let counter = Counter::new("pushed", manifest.guns.len(), cli.json || cli.quiet);
     let push_repo = |repo: bundle::RepoFiles| {
-        let (result, line) = push_one(&client, &repo);
+        let (result, line) = push_one(&client, repo);
         counter.say(&line);
         result
     };
