@@ -178,7 +178,9 @@ pub fn remove_empty_home(dir: &Path) {
 /// An open, locked home.
 pub struct Home {
     dir: PathBuf,
-    _lock: File,
+    /// Held for as long as the home is open; `None` only for a home opened to read that had
+    /// no lock file (see [`Home::open_to_read`]).
+    _lock: Option<File>,
 }
 
 impl Home {
@@ -189,6 +191,35 @@ impl Home {
             return Err(HomeError::NoHome { path: dir.to_path_buf() });
         }
         Home::open(dir)
+    }
+
+    /// Opens an existing home only to read it, writing nothing at all: no lock file is
+    /// created and no leftover temporary is cleared (`import --dry-run`). It shares the lock
+    /// with other readers and waits for a writer. `None` when `dir` holds no home yet.
+    pub fn open_to_read(dir: &Path) -> Result<Option<Home>, HomeError> {
+        let io_err = |source| HomeError::Io { path: dir.to_path_buf(), source };
+        match fs::metadata(dir) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(e)),
+            Ok(meta) if !meta.is_dir() => {
+                return Err(io_err(io::Error::new(io::ErrorKind::NotADirectory, "not a directory")))
+            }
+            Ok(_) if !dir.join("repos").is_dir() => return Ok(None),
+            Ok(_) => {}
+        }
+
+        let lock = match File::open(dir.join("lock")) {
+            Ok(lock) => Some(lock),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(e)),
+        };
+        if let Some(lock) = &lock {
+            if !FileExt::try_lock_shared(lock).map_err(io_err)? {
+                eprintln!("airlock: waiting for another airlock process using {}", dir.display());
+                FileExt::lock_shared(lock).map_err(io_err)?;
+            }
+        }
+        Ok(Some(Home { dir: dir.to_path_buf(), _lock: lock }))
     }
 
     /// Opens (creating if needed) the home at `dir` and takes its lock, waiting for another
@@ -209,7 +240,7 @@ impl Home {
             eprintln!("airlock: waiting for another airlock process using {}", dir.display());
             FileExt::lock_exclusive(&lock).map_err(io_err)?;
         }
-        let home = Home { dir: dir.to_path_buf(), _lock: lock };
+        let home = Home { dir: dir.to_path_buf(), _lock: Some(lock) };
         home.remove_stale_temporaries().map_err(io_err)?;
         Ok(home)
     }

@@ -103,6 +103,61 @@ fn controls_valid_bundles_are_accepted() {
     );
 }
 
+/// `import --dry-run` writes nothing to a home that exists either: no lock file made, no
+/// leftover temporary cleared, and its JSON says it was a dry run. A `--home` that is not a
+/// directory is refused as import refuses it.
+#[test]
+fn dry_run_leaves_an_existing_home_alone() {
+    let fx = Fixture::new();
+    let template = trusted_home(&fx);
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("home");
+    copy_tree(&template.path().join("home"), &h);
+    let _ = fs::remove_file(h.join("lock"));
+    fs::write(h.join("repos/.airlock-tmp-left-over"), b"half").unwrap();
+    let bundle = dir.path().join("pull.bundle");
+    write_bundle(&bundle, &[&fx.update().build()]);
+
+    let listing = |h: &Path| {
+        let mut names: Vec<_> = walkdir(h);
+        names.sort();
+        names
+    };
+    let (before, tree) = (listing(&h), snapshot_tree(&h));
+    let out = airlock(&h, &["--json", "import", bundle.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["dry_run"], true, "{report}");
+    assert_eq!(listing(&h), before, "a dry run made or removed files");
+    assert_eq!(snapshot_tree(&h), tree);
+
+    let out = airlock(&h, &["--json", "import", bundle.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["dry_run"], false, "{report}");
+
+    let file = dir.path().join("not-a-dir");
+    fs::write(&file, b"x").unwrap();
+    for extra in [&["--dry-run"][..], &[]] {
+        let out = import(&file, &bundle, extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains("ot a directory"), "{extra:?}: {stderr}");
+    }
+}
+
+/// Every path under `dir`, the lock and temporaries included.
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // The bundle layer
 

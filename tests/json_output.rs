@@ -49,3 +49,20 @@ fn a_failure_without_data_is_the_error_envelope() {
     assert_eq!(doc["exit_code"], 2);
     assert!(doc["error"].as_str().unwrap().contains("missing.tar.zst"), "{doc}");
 }
+
+/// `inspect --pretty` is text; asked for together with `--json` it is a usage error, in the
+/// error envelope, never text on stdout.
+#[test]
+fn json_and_pretty_text_do_not_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = example_home(dir.path());
+
+    let out = airlock(&home, &["--json", "inspect", "--pretty", "example.com/acme/web"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc = one_document(&out);
+    assert!(doc["error"].as_str().unwrap().contains("--pretty"), "{doc}");
+
+    let out = airlock(&home, &["--json", "inspect", "example.com/acme/web"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(one_document(&out).is_array());
+}

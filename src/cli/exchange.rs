@@ -6,6 +6,7 @@ use super::progress::Bar;
 use super::record;
 use super::run::{guns_or_all, home_dir, keystore, open_existing_home, open_home, print_json};
 use super::{Cli, ExportArgs, ImportArgs};
+use crate::home::Home;
 use crate::keystore::EnvOrTerminal;
 use crate::ops::lifetimes::Lifetimes;
 use crate::ops::{self, OpsError};
@@ -51,11 +52,7 @@ pub fn import(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), O
 /// `import --dry-run`: the verification of an import, against the home if there is one,
 /// writing nothing.
 fn check(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), OpsError> {
-    let dir = home_dir(cli)?;
-    let home = match dir.join("repos").is_dir() {
-        true => Some(open_existing_home(cli)?),
-        false => None,
-    };
+    let home = Home::open_to_read(&home_dir(cli)?)?;
     if args.allow_expired {
         eprintln!("airlock: WARNING: --allow-expired: expired metadata is accepted");
     }

@@ -292,8 +292,8 @@ pub struct PullArgs {
 pub struct ImportArgs {
     /// A pull bundle.
     pub bundle: PathBuf,
-    /// On first sight of a GUN, require its root to be signed by this key (TUF or canonical
-    /// ID) instead of trusting it on first use.
+    /// Require the root to be signed by this key (TUF or canonical ID): on first sight of a
+    /// GUN instead of trusting it on first use, and on every later import too.
     #[arg(long = "root-keyid")]
     pub root_keyid: Option<String>,
     /// Accept expired metadata, to recover a repository that has expired. Dangerous: an

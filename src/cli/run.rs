@@ -241,6 +241,13 @@ fn run(cli: &Cli) -> Result<(), OpsError> {
             delegation_list(cli, &home, &Gun::parse(gun)?, now)
         }
         Command::Inspect { repos, pretty } => {
+            if *pretty && cli.json {
+                return Err(OpsError::Usage(
+                    "--pretty prints docker's text layout and --json asks for JSON only; \
+                     inspect without --pretty already prints docker's JSON"
+                        .into(),
+                ));
+            }
             let home = open_existing_home(cli)?;
             let refs = match repos.all {
                 true => home.guns()?.iter().map(Gun::to_string).collect(),

@@ -56,6 +56,8 @@ pub struct GunReport {
 #[derive(Debug, serde::Serialize)]
 pub struct ImportReport {
     pub bundle_digest: String,
+    /// Whether this was `import --dry-run`: verified only, nothing changed.
+    pub dry_run: bool,
     pub guns: Vec<GunReport>,
 }
 
@@ -78,7 +80,8 @@ pub fn check(
     path: &Path,
     opts: &ImportOptions,
 ) -> Result<ImportReport, OpsError> {
-    verify_bundle(home, path, opts, |_| Ok(()))
+    let report = verify_bundle(home, path, opts, |_| Ok(()))?;
+    Ok(ImportReport { dry_run: true, ..report })
 }
 
 /// Streams the bundle, verifying each GUN against its previous state and handing the state
@@ -112,7 +115,7 @@ fn verify_bundle(
 
     let order = bundle::gun_order(&header.guns);
     reports.sort_by_key(|report| order.get(report.gun.as_str()).copied());
-    Ok(ImportReport { bundle_digest: header.digest, guns: reports })
+    Ok(ImportReport { bundle_digest: header.digest, dry_run: false, guns: reports })
 }
 
 fn require_pull(header: &BundleHeader, path: &Path) -> Result<(), OpsError> {
@@ -219,7 +222,7 @@ fn verify_files(
     let prev = match (&prev_root, previous) {
         (Some(root), Some(state)) => Some(Previous {
             root,
-            roles: trusted_versions(state)?,
+            roles: trusted_versions(state),
             delegation_keys: known_delegation_keys(state)?,
         }),
         _ => None,
@@ -241,20 +244,15 @@ fn known_delegation_keys(state: &RepoState) -> Result<BTreeMap<KeyId, PublicKey>
     Ok(keys)
 }
 
-/// Version and bytes of each role this home trusts.
-fn trusted_versions(state: &RepoState) -> Result<BTreeMap<String, (i64, &[u8])>, OpsError> {
-    let mut out = BTreeMap::new();
-    for (role, bytes) in &state.trusted {
-        let doc = cjson::parse(&bytes.0).map_err(|source| {
-            let role = role.clone();
-            OpsError::Metadata(metadata::MetadataError::Json { role, source })
-        })?;
-        let version = doc.get("signed").and_then(|s| s.get("version")).and_then(|v| v.as_i64());
-        if let Some(version) = version {
-            out.insert(role.clone(), (version, bytes.0.as_slice()));
-        }
-    }
-    Ok(out)
+/// Version and bytes of each role this home trusts. The files were verified when they were
+/// imported, so only their version is read, without building them (a large
+/// `targets/releases` would cost a whole tree).
+fn trusted_versions(state: &RepoState) -> BTreeMap<String, (i64, &[u8])> {
+    let versions = state.trusted.iter().filter_map(|(role, bytes)| {
+        let version = metadata::signed_version(&bytes.0)?;
+        Some((role.clone(), (version, bytes.0.as_slice())))
+    });
+    versions.collect()
 }
 
 /// Makes the verified files the home's trusted ones. They are moved, not copied: a large
