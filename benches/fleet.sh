@@ -254,8 +254,11 @@ for i in $(seq "$REPS"); do
   measure "verify-inspect-$i" "$AIRLOCK" bundle inspect W.tar.zst
   measure "floor-sha-$i" sha256sum W.tar
   measure "floor-zstd-$i" sh -c 'zstd -q -d -c W.tar.zst | sha256sum'
+  measure "floor-ossl-$i" openssl dgst -sha256 W.tar
 done
-for l in verify-dry verify-import verify-inspect floor-sha floor-zstd; do median "$l"; done
+for l in verify-dry verify-import verify-inspect floor-sha floor-zstd floor-ossl; do
+  median "$l"
+done
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -322,13 +325,14 @@ WE=$((USEC[air-w-witness] + USEC[air-w-export]))
   echo
   row what time "peak RSS"
   row --- ---: ---:
-  for l in verify-dry verify-import verify-inspect floor-sha floor-zstd; do
+  for l in verify-dry verify-import verify-inspect floor-sha floor-zstd floor-ossl; do
     case $l in
       verify-dry) what="airlock import --dry-run (bundle, signatures, hashes; writes nothing)" ;;
       verify-import) what="airlock import (fresh home: bundle, signatures, hashes, state)" ;;
       verify-inspect) what="airlock bundle inspect (bundle digests only)" ;;
       floor-sha) what="floor: sha256sum of the tar" ;;
       floor-zstd) what="floor: zstd -d \\| sha256sum" ;;
+      floor-ossl) what="floor: openssl dgst -sha256 of the tar (SHA extensions)" ;;
     esac
     row "$what" "$(ms "${USEC[$l]}") ms" "$(mib "${RSS[$l]}") MiB"
   done
@@ -337,7 +341,8 @@ WE=$((USEC[air-w-witness] + USEC[air-w-export]))
     "import --dry-run / (zstd + sha256): $(ratio "${USEC[verify-dry]}" "${USEC[floor-zstd]}")x" \
     "(target 3x). import, which also writes and fsyncs the state:" \
     "$(ratio "${USEC[verify-import]}" "${USEC[floor-sha]}")x and" \
-    "$(ratio "${USEC[verify-import]}" "${USEC[floor-zstd]}")x."
+    "$(ratio "${USEC[verify-import]}" "${USEC[floor-zstd]}")x. Against openssl's" \
+    "sha256: import --dry-run $(ratio "${USEC[verify-dry]}" "${USEC[floor-ossl]}")x."
   echo
   echo "### 4. Peak RSS"
   echo
