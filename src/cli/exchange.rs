@@ -21,16 +21,7 @@ pub fn import(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), O
     let new_home = !dir.exists();
     let home = open_home(cli)?;
     let bar = Bar::new("importing", cli.json || cli.quiet);
-    let opts = ops::import::ImportOptions {
-        now,
-        allow_expired: args.allow_expired,
-        pinned_root: args.root_keyid.as_deref(),
-        tally: &bar,
-    };
-    if args.allow_expired {
-        eprintln!("airlock: WARNING: --allow-expired: expired metadata is accepted");
-    }
-    let report = ops::import::import(&home, &args.bundle, &opts);
+    let report = ops::import::import(&home, &args.bundle, &import_options(args, now, &bar));
     drop(bar);
     let report = match report {
         Ok(report) => report,
@@ -46,33 +37,37 @@ pub fn import(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), O
     for g in &report.guns {
         super::record::note_versions(g.gun.clone(), g.head_versions.clone());
     }
-    print_import(cli, &report, false)
+    print_import(cli, &report)
 }
 
 /// `import --dry-run`: the verification of an import, against the home if there is one,
 /// writing nothing.
 fn check(cli: &Cli, args: &ImportArgs, now: OffsetDateTime) -> Result<(), OpsError> {
     let home = Home::open_to_read(&home_dir(cli)?)?;
+    let bar = Bar::new("verifying", cli.json || cli.quiet);
+    let report = ops::import::check(home.as_ref(), &args.bundle, &import_options(args, now, &bar));
+    drop(bar);
+    print_import(cli, &report?)
+}
+
+/// What import and its dry run verify with; says so when expired metadata is let through.
+fn import_options<'a>(
+    args: &'a ImportArgs,
+    now: OffsetDateTime,
+    bar: &'a Bar,
+) -> ops::import::ImportOptions<'a> {
     if args.allow_expired {
         eprintln!("airlock: WARNING: --allow-expired: expired metadata is accepted");
     }
-    let bar = Bar::new("verifying", cli.json || cli.quiet);
-    let opts = ops::import::ImportOptions {
+    ops::import::ImportOptions {
         now,
         allow_expired: args.allow_expired,
         pinned_root: args.root_keyid.as_deref(),
-        tally: &bar,
-    };
-    let report = ops::import::check(home.as_ref(), &args.bundle, &opts);
-    drop(bar);
-    print_import(cli, &report?, true)
+        tally: bar,
+    }
 }
 
-fn print_import(
-    cli: &Cli,
-    report: &ops::import::ImportReport,
-    dry_run: bool,
-) -> Result<(), OpsError> {
+fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), OpsError> {
     for g in &report.guns {
         if let Some(digest) = &g.discarded_export {
             eprintln!(
@@ -123,7 +118,7 @@ fn print_import(
     if cli.json {
         return print_json(report);
     }
-    match dry_run {
+    match report.dry_run {
         true => eprintln!("Verified bundle {} (dry run: nothing changed)", report.bundle_digest),
         false => eprintln!("Imported bundle {}", report.bundle_digest),
     }
