@@ -210,7 +210,8 @@ impl Home {
 
     /// Opens an existing home only to read it, writing nothing at all: no lock file is
     /// created and no leftover temporary is cleared (`import --dry-run`). It shares the lock
-    /// with other readers and waits for a writer. `None` when `dir` holds no home yet.
+    /// with other readers and waits for a writer. `None` when `dir` holds no home yet. Nothing
+    /// may be written through the home it returns: it holds no exclusive lock.
     pub fn open_to_read(dir: &Path) -> Result<Option<Home>, HomeError> {
         let io_err = |source| HomeError::Io { path: dir.to_path_buf(), source };
         match fs::metadata(dir) {
