@@ -310,6 +310,37 @@ fn metadata_cases() -> Vec<Case> {
                 a
             }),
         ),
+        // Delegations are parsed while snapshot's digests are worked out, but a file that is
+        // both unlisted content and unparseable is still refused for the hash first (step 3
+        // before step 5), large or small.
+        case(
+            "mix: targets/releases replaced by bytes that do not parse",
+            1,
+            "targets/releases does not match the",
+            repo(|fx| {
+                let mut a = fx.update().build();
+                a.metadata.insert(RELEASES.into(), b"{\"signed\":".to_vec());
+                a
+            }),
+        ),
+        case(
+            "mix: targets/releases replaced by 2 MiB that do not parse",
+            1,
+            "targets/releases does not match the",
+            repo(|fx| {
+                let mut a = fx.update().build();
+                // Incompressible, so that the bundle layer's bomb guard lets it through.
+                let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+                let noise = (0..2 << 20).map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                });
+                a.metadata.insert(RELEASES.into(), b"[".iter().copied().chain(noise).collect());
+                a
+            }),
+        ),
         case(
             "mix: snapshot other than timestamp lists",
             1,
