@@ -214,14 +214,18 @@ impl Home {
     /// may be written through the home it returns: it holds no exclusive lock.
     pub fn open_to_read(dir: &Path) -> Result<Option<Home>, HomeError> {
         let io_err = |source| HomeError::Io { path: dir.to_path_buf(), source };
-        match fs::metadata(dir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(e)),
-            Ok(meta) if !meta.is_dir() => {
-                return Err(io_err(io::Error::new(io::ErrorKind::NotADirectory, "not a directory")))
+        // No home (or one that holds no repository yet) is verified against nothing, as the
+        // first import is; anything unreadable is an error, as it is for import.
+        for (path, what) in [(dir.to_path_buf(), "the home"), (dir.join("repos"), "repos")] {
+            match fs::metadata(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err(e)),
+                Ok(meta) if !meta.is_dir() => {
+                    let why = format!("{what} is not a directory");
+                    return Err(io_err(io::Error::new(io::ErrorKind::NotADirectory, why)));
+                }
+                Ok(_) => {}
             }
-            Ok(_) if !dir.join("repos").is_dir() => return Ok(None),
-            Ok(_) => {}
         }
 
         let lock = match File::open(dir.join("lock")) {

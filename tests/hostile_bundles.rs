@@ -13,6 +13,7 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
+use base64::Engine;
 use support::cases::*;
 use support::*;
 use tar::EntryType;
@@ -135,13 +136,51 @@ fn dry_run_leaves_an_existing_home_alone() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["dry_run"], false, "{report}");
 
+    // A --home that is a file, and a home whose repos is one, are refused by both.
     let file = dir.path().join("not-a-dir");
     fs::write(&file, b"x").unwrap();
+    let odd = dir.path().join("odd-home");
+    fs::create_dir(&odd).unwrap();
+    fs::write(odd.join("repos"), b"x").unwrap();
+    for home in [&file, &odd] {
+        for extra in [&["--dry-run"][..], &[]] {
+            let out = import(home, &bundle, extra);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{home:?} {extra:?}: {stderr}");
+            assert!(stderr.contains("cannot use home"), "{home:?} {extra:?}: {stderr}");
+        }
+    }
+}
+
+/// A state whose trusted file has no readable version has lost its rollback baseline: import
+/// (and its dry run) stop and say so, instead of importing without it.
+#[test]
+fn a_trusted_file_without_a_version_stops_import() {
+    let fx = Fixture::new();
+    let template = trusted_home(&fx);
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("home");
+    copy_tree(&template.path().join("home"), &h);
+    let state_path = fs::read_dir(h.join("repos"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&fs::read(&state_path).unwrap()).unwrap();
+    let damaged = base64::engine::general_purpose::STANDARD.encode(br#"{"signed":{}}"#);
+    state["trusted"]["targets"] = serde_json::Value::String(damaged);
+    fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let bundle = dir.path().join("pull.bundle");
+    write_bundle(&bundle, &[&fx.update().build()]);
+
+    let tree = snapshot_tree(&h);
     for extra in [&["--dry-run"][..], &[]] {
-        let out = import(&file, &bundle, extra);
+        let out = import(&h, &bundle, extra);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
-        assert!(stderr.contains("ot a directory"), "{extra:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert!(stderr.contains("trusted targets has no readable version"), "{stderr}");
+        assert_eq!(snapshot_tree(&h), tree, "{extra:?}");
     }
 }
 

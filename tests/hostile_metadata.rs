@@ -592,6 +592,26 @@ fn metadata_cases() -> Vec<Case> {
             with_hook(RELEASES, b"\"v1.1\":", b"\"v1\\u0001\":"),
         ),
         case(
+            "json: raw DEL in a delegation's target custom data",
+            1,
+            "targets/releases: a string holds a control character",
+            with_hook(
+                RELEASES,
+                b"\"v1.1\":{\"hashes\"",
+                b"\"v1.1\":{\"custom\":\"x\x7f\",\"hashes\"",
+            ),
+        ),
+        case(
+            "json: raw DEL in a key of a target's custom data",
+            1,
+            "targets: a string holds a control character",
+            with_hook(
+                "targets",
+                b"\"latest\":{\"hashes\"",
+                b"\"latest\":{\"custom\":{\"\x7f\":1},\"hashes\"",
+            ),
+        ),
+        case(
             "json: control character in a target name",
             1,
             "targets: a string holds a control character",

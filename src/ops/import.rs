@@ -222,7 +222,7 @@ fn verify_files(
     let prev = match (&prev_root, previous) {
         (Some(root), Some(state)) => Some(Previous {
             root,
-            roles: trusted_versions(state),
+            roles: trusted_versions(state)?,
             delegation_keys: known_delegation_keys(state)?,
         }),
         _ => None,
@@ -244,15 +244,25 @@ fn known_delegation_keys(state: &RepoState) -> Result<BTreeMap<KeyId, PublicKey>
     Ok(keys)
 }
 
-/// Version and bytes of each role this home trusts. The files were verified when they were
-/// imported, so only their version is read, without building them (a large
-/// `targets/releases` would cost a whole tree).
-fn trusted_versions(state: &RepoState) -> BTreeMap<String, (i64, &[u8])> {
-    let versions = state.trusted.iter().filter_map(|(role, bytes)| {
-        let version = metadata::signed_version(&bytes.0)?;
-        Some((role.clone(), (version, bytes.0.as_slice())))
-    });
-    versions.collect()
+/// Version and bytes of each role this home trusts: the baseline of the rollback checks. The
+/// files were verified when they were imported, so only their version is read, without
+/// building them (a large `targets/releases` would cost a whole tree); a file without a
+/// readable version means a damaged state, which stops the import rather than lose the
+/// baseline.
+fn trusted_versions(state: &RepoState) -> Result<BTreeMap<String, (i64, &[u8])>, OpsError> {
+    let mut out = BTreeMap::new();
+    for (role, bytes) in &state.trusted {
+        let Some(version) = metadata::signed_version(&bytes.0) else {
+            let gun = state.gun();
+            let why = format!(
+                "this home's state is damaged: its trusted {role} has no readable version; \
+                 restore the state from a backup, or `airlock forget {gun}` and import again"
+            );
+            return Err(OpsError::Refused { gun, why });
+        };
+        out.insert(role.clone(), (version, bytes.0.as_slice()));
+    }
+    Ok(out)
 }
 
 /// Makes the verified files the home's trusted ones. They are moved, not copied: a large

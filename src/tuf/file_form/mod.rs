@@ -249,13 +249,15 @@ impl<'a> Cursor<'a> {
     }
 
     /// A value small enough for the tree, taken only if its bytes with their `\u` escapes
-    /// undone are its canonical bytes.
+    /// undone are its canonical bytes, and it holds no string the tree refuses in `signed`
+    /// (a control character, DEL included). The second check is made here because the
+    /// members of a file map never reach the tree's own check of `signed`.
     fn small_value(&mut self, depth: usize) -> Taken<Value> {
         let start = self.pos;
         let (value, end) = cjson::parse_at(self.input, start, depth).ok()?;
         self.pos = end;
         let same = canonical_of(&self.input[start..end]) == cjson::canonical(&value);
-        same.then_some(value)
+        (same && value.find_control_char().is_none()).then_some(value)
     }
 
     /// A map of names to file metadata (`targets`): read into typed entries when they are

@@ -339,10 +339,35 @@ fn file_meta_edge_cases_agree() {
         (r#"{"a":{"hashes":{},"length":1}"#, false),
         (r#"[]"#, false),
         (r#"null"#, false),
+        // What the tree refuses anywhere in signed: a control character, raw DEL included,
+        // in a custom value or key, or in a member the reader otherwise ignores.
+        ("{\"a\":{\"custom\":\"x\u{7f}\",\"hashes\":{},\"length\":1}}", false),
+        ("{\"a\":{\"custom\":{\"\u{7f}\":1},\"hashes\":{},\"length\":1}}", false),
+        ("{\"a\":{\"custom\":[[\"\u{7f}\"]],\"hashes\":{},\"length\":1}}", false),
+        ("{\"a\":{\"hashes\":{},\"length\":1,\"zz\":\"\u{7f}\"}}", false),
+        (r#"{"a":{"custom":"x\u007f","hashes":{},"length":1}}"#, false),
+        (r#"{"a":{"custom":"x\n","hashes":{},"length":1}}"#, false),
+        ("{\"a\":{\"custom\":\"x\u{1}\",\"hashes\":{},\"length\":1}}", false),
+        ("{\"a\":{\"custom\":\"\u{80}\u{2028}<>&~\",\"hashes\":{},\"length\":1}}", true),
     ];
     for (entry, taken) in cases {
         let bytes = file(entry);
         assert_eq!(agrees::<Targets>(&bytes), *taken, "{entry}");
         assert_eq!(agrees::<TargetsHead>(&bytes), *taken, "{entry} (entries counted)");
+    }
+
+    // The same in the file map of snapshot (and timestamp).
+    let snapshot = |entry: &str| {
+        let head = r#"{"_type":"Snapshot","expires":"2030-01-01T00:00:00Z","meta":"#;
+        format!(r#"{{"signed":{head}{{"root":{entry}}},"version":1}},"signatures":[]}}"#)
+    };
+    for (entry, taken) in [
+        ("{\"custom\":\"\u{7f}\",\"hashes\":{},\"length\":1}", false),
+        ("{\"hashes\":{},\"length\":1,\"zz\":{\"k\":\"\u{7f}\"}}", false),
+        (r#"{"custom":"~","hashes":{},"length":1}"#, true),
+    ] {
+        let bytes = snapshot(entry).into_bytes();
+        assert_eq!(agrees::<Snapshot>(&bytes), taken, "{entry}");
+        assert!(metadata::parse::<Snapshot>(&bytes, "snapshot").is_ok() == taken, "{entry}");
     }
 }
