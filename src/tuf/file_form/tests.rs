@@ -295,6 +295,25 @@ fn mutated_files_are_taken_only_when_the_tree_agrees() {
     assert!(taken > tried / 50, "only {taken} of {tried} mutants taken");
 }
 
+/// A control character (raw DEL, NUL or US) put right after each quote of a file with custom
+/// data, escapes and ignored members, so into every string it has: the reader must never
+/// take what the tree refuses.
+#[test]
+fn control_characters_in_every_string_are_refused_as_the_tree_refuses_them() {
+    let base = tricky_targets();
+    let quotes: Vec<usize> = (0..base.len()).filter(|&i| base[i] == b'"').collect();
+    assert!(quotes.len() > 50, "a file with strings to try");
+    for (i, &at) in quotes.iter().enumerate() {
+        let byte = b"\x7f\x00\x1f"[i % 3];
+        let mut mutant = base.clone();
+        mutant.insert(at + 1, byte);
+        agrees_as_any(&mutant);
+        let mut mutant = base.clone();
+        mutant.insert(at, byte);
+        agrees_as_any(&mutant);
+    }
+}
+
 /// Hand-written `targets` entries around each rule the quick reader has to keep, in an
 /// otherwise canonical file: each must be taken only where the tree agrees, and the ones
 /// the tree accepts in canonical form must be taken.
