@@ -6,8 +6,8 @@
 //!   character (canonical JSON writes those raw, and the parser refuses raw ones, as RFC 8259
 //!   requires; `metadata::parse` refuses such metadata up front);
 //! * `canonical` is idempotent on what it round-trips;
-//! * a role that parses converts back to a value (`to_value`) whose canonical bytes parse to
-//!   the same typed content.
+//! * a role that parses has the typed content the generic tree gives for its `signed`, and
+//!   converts back to a value (`to_value`) whose canonical bytes parse to the same content.
 #![no_main]
 
 use airlock::tuf::cjson::{self, Value};
@@ -16,11 +16,15 @@ use libfuzzer_sys::fuzz_target;
 
 fn role<T: RoleType + PartialEq + std::fmt::Debug>(data: &[u8], name: &str) {
     let Ok(parsed) = metadata::parse::<T>(data, name) else { return };
-    // The canonical bytes are those of the decoded `signed` value.
+    // The canonical bytes are those of the decoded `signed` value, and the typed content is
+    // what the generic tree gives: whichever reader took the file (the one-pass reader for
+    // Notary's layout, else the tree), the result is the tree's.
     let doc = cjson::parse(data).expect("a parsed role is JSON");
     let signed = doc.get("signed").expect("a parsed role has \"signed\"");
-    assert_eq!(parsed.canonical, cjson::canonical(signed));
+    assert_eq!(parsed.canonical(), cjson::canonical(signed));
     assert!(signed.find_control_char().is_none());
+    let from_tree = T::from_value(signed, &Ctx(name)).expect("the tree reads what was taken");
+    assert_eq!(from_tree, parsed.signed);
 
     // typed -> Value -> canonical -> Value -> typed gives the same content.
     let again = cjson::canonical(&parsed.signed.to_value());
