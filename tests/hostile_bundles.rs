@@ -40,6 +40,11 @@ fn controls_valid_bundles_are_accepted() {
         let dry_err = String::from_utf8_lossy(&dry.stderr);
         assert!(dry.status.success(), "{name}: dry run refused: {dry_err}");
         assert!(dry_err.contains("dry run: nothing changed"), "{name}: {dry_err}");
+        // It says what import would do, never that it trusts or discards anything itself.
+        assert!(!dry_err.contains(", trusting root key"), "{name}: {dry_err}");
+        if home.is_none() && !args.contains(&"--root-keyid") {
+            assert!(dry_err.contains("would trust root key"), "{name}: {dry_err}");
+        }
         assert_eq!(before, h.exists().then(|| snapshot_tree(&h)), "{name}: dry run wrote");
         let log_after = fs::read(h.join("audit/log.jsonl")).ok();
         assert_eq!(log_before, log_after, "{name}: dry run recorded");

@@ -69,10 +69,15 @@ fn import_options<'a>(
 
 fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), OpsError> {
     for g in &report.guns {
+        // A dry run changes nothing: it says what an import would do.
+        let (discarded, trusting) = match report.dry_run {
+            true => ("an import would discard it", "would trust"),
+            false => ("it is discarded", "trusting"),
+        };
         if let Some(digest) = &g.discarded_export {
             eprintln!(
                 "{}: WARNING: the server never accepted response {digest}, which initialised \
-                 this repository; it is discarded. Stage the changes again (signer add) and \
+                 this repository; {discarded}. Stage the changes again (signer add) and \
                  export a new response",
                 g.gun
             );
@@ -89,7 +94,8 @@ fn print_import(cli: &Cli, report: &ops::import::ImportReport) -> Result<(), Ops
                     _ => k.key_id.clone(),
                 })
                 .collect();
-            eprintln!("{}: first sight, trusting root key {} on first use", g.gun, ids.join(", "));
+            let ids = ids.join(", ");
+            eprintln!("{}: first sight, {trusting} root key {ids} on first use", g.gun);
             eprintln!(
                 "  compare it with the key ID your repository owners published, or \
                        import with --root-keyid to pin it"
