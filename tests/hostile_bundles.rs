@@ -115,10 +115,7 @@ fn controls_valid_bundles_are_accepted() {
 #[test]
 fn dry_run_leaves_an_existing_home_alone() {
     let fx = Fixture::new();
-    let template = trusted_home(&fx);
-    let dir = tempfile::tempdir().unwrap();
-    let h = dir.path().join("home");
-    copy_tree(&template.path().join("home"), &h);
+    let (dir, h) = trusted_copy(&fx);
     let _ = fs::remove_file(h.join("lock"));
     fs::write(h.join("repos/.airlock-tmp-left-over"), b"half").unwrap();
     let bundle = dir.path().join("pull.bundle");
@@ -162,10 +159,7 @@ fn dry_run_leaves_an_existing_home_alone() {
 #[test]
 fn a_trusted_file_without_a_version_stops_import() {
     let fx = Fixture::new();
-    let template = trusted_home(&fx);
-    let dir = tempfile::tempdir().unwrap();
-    let h = dir.path().join("home");
-    copy_tree(&template.path().join("home"), &h);
+    let (dir, h) = trusted_copy(&fx);
     let state_path = fs::read_dir(h.join("repos"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -187,6 +181,15 @@ fn a_trusted_file_without_a_version_stops_import() {
         assert!(stderr.contains("trusted targets has no readable version"), "{stderr}");
         assert_eq!(snapshot_tree(&h), tree, "{extra:?}");
     }
+}
+
+/// A copy of a home that trusts `fx.trusted()`, in a temporary directory of its own.
+fn trusted_copy(fx: &Fixture) -> (tempfile::TempDir, std::path::PathBuf) {
+    let template = trusted_home(fx);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    copy_tree(&template.path().join("home"), &home);
+    (dir, home)
 }
 
 /// Every path under `dir`, the lock and temporaries included.
