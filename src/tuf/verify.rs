@@ -663,9 +663,9 @@ impl Sums {
     }
 }
 
-/// Both digests of each large file that snapshot lists, worked out on a second thread. A
-/// `targets/releases` of 100,000 targets takes about as long to hash as to parse, so the two
-/// overlap.
+/// Both digests of each large file snapshot must list (every file but timestamp and snapshot),
+/// worked out on a second thread. A `targets/releases` of 100,000 targets takes about as long
+/// to hash as to parse, so the two overlap.
 struct Digests<'s, 'f> {
     thread: Option<std::thread::ScopedJoinHandle<'s, Hashed<'f>>>,
 }
