@@ -190,6 +190,29 @@ pub fn remove_empty_home(dir: &Path) {
     let _ = fs::remove_dir(dir);
 }
 
+/// How a command holds the home's lock: readers share it, a writer has it alone.
+#[derive(Clone, Copy)]
+enum Access {
+    Shared,
+    Exclusive,
+}
+
+/// Takes the home's lock, saying so when it has to wait for another airlock process.
+fn take_lock(lock: &File, dir: &Path, access: Access) -> io::Result<()> {
+    let taken = match access {
+        Access::Shared => FileExt::try_lock_shared(lock)?,
+        Access::Exclusive => FileExt::try_lock_exclusive(lock)?,
+    };
+    if !taken {
+        eprintln!("airlock: waiting for another airlock process using {}", dir.display());
+        match access {
+            Access::Shared => FileExt::lock_shared(lock)?,
+            Access::Exclusive => FileExt::lock_exclusive(lock)?,
+        }
+    }
+    Ok(())
+}
+
 /// An open, locked home.
 pub struct Home {
     dir: PathBuf,
@@ -234,10 +257,7 @@ impl Home {
             Err(e) => return Err(io_err(e)),
         };
         if let Some(lock) = &lock {
-            if !FileExt::try_lock_shared(lock).map_err(io_err)? {
-                eprintln!("airlock: waiting for another airlock process using {}", dir.display());
-                FileExt::lock_shared(lock).map_err(io_err)?;
-            }
+            take_lock(lock, dir, Access::Shared).map_err(io_err)?;
         }
         Ok(Some(Home { dir: dir.to_path_buf(), _lock: lock }))
     }
@@ -256,10 +276,7 @@ impl Home {
             .mode(fsutil::PRIVATE_FILE_MODE)
             .open(&lock_path)
             .map_err(io_err)?;
-        if !FileExt::try_lock_exclusive(&lock).map_err(io_err)? {
-            eprintln!("airlock: waiting for another airlock process using {}", dir.display());
-            FileExt::lock_exclusive(&lock).map_err(io_err)?;
-        }
+        take_lock(&lock, dir, Access::Exclusive).map_err(io_err)?;
         let home = Home { dir: dir.to_path_buf(), _lock: Some(lock) };
         home.remove_stale_temporaries().map_err(io_err)?;
         Ok(home)

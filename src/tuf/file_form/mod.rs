@@ -39,9 +39,9 @@ pub(crate) fn parse<T: ReadRole>(bytes: &[u8], role: &str) -> Taken<Signed<T>> {
     if let Some(map) = envelope.file_map {
         signed.set_file_map(map);
     }
-    let canonical = match has_unicode_escape(slice) {
-        true => Canonical::Owned(canonical_of(slice)),
-        false => Canonical::Within(envelope.signed),
+    let canonical = match canonical_of(slice) {
+        Cow::Borrowed(_) => Canonical::Within(envelope.signed),
+        Cow::Owned(unescaped) => Canonical::Owned(unescaped),
     };
     Some(Signed::new(signed, signatures, canonical, bytes.to_vec()))
 }
@@ -78,42 +78,33 @@ fn escape(rest: &[u8]) -> Taken<(usize, &'static [u8])> {
     }
 }
 
-/// The canonical bytes of a `signed` slice this reader took: its `\u` escapes undone. (`\\`
-/// and `\"` are canonical escapes and stay as they are.)
-fn canonical_of(slice: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(slice.len());
-    let mut rest = slice;
-    while let Some(at) = memchr::memchr(b'\\', rest) {
-        out.extend_from_slice(&rest[..at]);
-        rest = &rest[at..];
-        let len = match escape(rest) {
-            Some((len, raw)) if len == 6 => {
+/// The canonical bytes of a `signed` slice this reader took: its `\u` escapes undone (`\\`
+/// and `\"` are canonical escapes and stay as they are). Without a `\u` escape that is the
+/// slice itself, borrowed: the usual case, and the one worth not copying.
+fn canonical_of(slice: &[u8]) -> Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let (mut copied, mut at) = (0, 0);
+    while let Some(found) = slice.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+        let i = at + found;
+        match escape(&slice[i..]) {
+            Some((6, raw)) => {
+                let out = out.get_or_insert_with(|| Vec::with_capacity(slice.len()));
+                out.extend_from_slice(&slice[copied..i]);
                 out.extend_from_slice(raw);
-                len
+                copied = i + 6;
+                at = copied;
             }
             // `\\` or `\"`; the second byte never starts an escape.
-            _ => {
-                out.extend_from_slice(&rest[..2]);
-                2
-            }
-        };
-        rest = &rest[len..];
-    }
-    out.extend_from_slice(rest);
-    out
-}
-
-/// Whether a `signed` slice this reader took has a `\u` escape, so that its canonical form
-/// differs from it ([`canonical_of()`] walks escapes the same way).
-fn has_unicode_escape(slice: &[u8]) -> bool {
-    let mut rest = slice;
-    while let Some(at) = memchr::memchr(b'\\', rest) {
-        if rest.get(at + 1) == Some(&b'u') {
-            return true;
+            _ => at = i + 2,
         }
-        rest = rest.get(at + 2..).unwrap_or_default();
     }
-    false
+    match out {
+        None => Cow::Borrowed(slice),
+        Some(mut out) => {
+            out.extend_from_slice(&slice[copied..]);
+            Cow::Owned(out)
+        }
+    }
 }
 
 /// Bytes that end a plain run in a string: its delimiter and escapes, and what the tree
@@ -256,7 +247,7 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let (value, end) = cjson::parse_at(self.input, start, depth).ok()?;
         self.pos = end;
-        let same = canonical_of(&self.input[start..end]) == cjson::canonical(&value);
+        let same = *canonical_of(&self.input[start..end]) == *cjson::canonical(&value);
         (same && value.find_control_char().is_none()).then_some(value)
     }
 

@@ -14,9 +14,10 @@
 //!
 //! Versions are never allowed to go below what this home trusted before (rollback).
 
+mod digests;
+
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256, Sha512};
 use time::OffsetDateTime;
 
 use crate::crypto::{self, CryptoError, KeyId, PublicKey};
@@ -25,6 +26,7 @@ use crate::tuf::metadata::{
     TargetsHead, Timestamp,
 };
 use crate::tuf::{Gun, RoleName};
+use digests::{Digests, Sums};
 
 /// A rule that a repository's metadata breaks. Every variant names the GUN and the role.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,14 @@ pub struct InvalidRole {
 pub struct RepoFiles<'a> {
     pub metadata: &'a BTreeMap<RoleName, Vec<u8>>,
     pub root_history: &'a BTreeMap<u64, Vec<u8>>,
+}
+
+impl<'a> RepoFiles<'a> {
+    /// The files snapshot must list: every one but timestamp and snapshot.
+    fn listed_by_snapshot(&self) -> impl Iterator<Item = (&'a RoleName, &'a Vec<u8>)> {
+        let metadata = self.metadata;
+        metadata.iter().filter(|(role, _)| !matches!(role.as_str(), "timestamp" | "snapshot"))
+    }
 }
 
 /// What this home trusted before, to check for rollback and to chain roots from.
@@ -514,10 +524,7 @@ impl Verifier<'_> {
         snapshot: &Snapshot,
         digests: &[(&[u8], Sums)],
     ) -> Result<(), VerifyError> {
-        for (role, bytes) in files.metadata {
-            if matches!(role.as_str(), "timestamp" | "snapshot") {
-                continue;
-            }
+        for (role, bytes) in files.listed_by_snapshot() {
             let known = Digests::find(digests, bytes);
             self.check_meta(&snapshot.meta, "snapshot", role.as_str(), bytes, known)?;
         }
@@ -645,95 +652,3 @@ fn strip_gun(e: &VerifyError) -> String {
 
 /// A delegation file and what parsing it gave.
 type Parsed<'f> = (&'f RoleName, Result<Signed<TargetsHead>, VerifyError>);
-
-/// Files from this size on are hashed on a second thread.
-const PARALLEL_HASH_FROM: usize = 1 << 20;
-
-/// The digests snapshot may list for a file: SHA-256, and SHA-512 unless not asked for
-/// (then empty).
-struct Sums {
-    sha256: Vec<u8>,
-    sha512: Vec<u8>,
-}
-
-impl Sums {
-    fn of(bytes: &[u8], sha512: bool) -> Sums {
-        let sha512 = if sha512 { Sha512::digest(bytes).to_vec() } else { Vec::new() };
-        Sums { sha256: Sha256::digest(bytes).to_vec(), sha512 }
-    }
-}
-
-/// Both digests of each large file snapshot must list (every file but timestamp and snapshot),
-/// worked out on a second thread. A `targets/releases` of 100,000 targets takes about as long
-/// to hash as to parse, so the two overlap.
-struct Digests<'s, 'f> {
-    thread: Option<std::thread::ScopedJoinHandle<'s, Hashed<'f>>>,
-}
-
-/// Files and their digests.
-type Hashed<'f> = Vec<(&'f [u8], Sums)>;
-
-impl<'s, 'f: 's> Digests<'s, 'f> {
-    fn start(scope: &'s std::thread::Scope<'s, '_>, files: &RepoFiles<'f>) -> Digests<'s, 'f> {
-        let large: Vec<&'f [u8]> = files
-            .metadata
-            .iter()
-            .filter(|(role, bytes)| {
-                !matches!(role.as_str(), "timestamp" | "snapshot")
-                    && bytes.len() >= PARALLEL_HASH_FROM
-            })
-            .map(|(_, bytes)| bytes.as_slice())
-            .collect();
-        if large.is_empty() {
-            return Digests { thread: None };
-        }
-        let work = move || large.into_iter().map(|b| (b, Sums::of(b, true))).collect();
-        // Without a second thread (none could be started), check_meta hashes as it goes.
-        Digests { thread: std::thread::Builder::new().spawn_scoped(scope, work).ok() }
-    }
-
-    /// The digests, once the second thread is done (none if it failed: they are then
-    /// computed where needed).
-    fn finish(self) -> Hashed<'f> {
-        self.thread.and_then(|thread| thread.join().ok()).unwrap_or_default()
-    }
-
-    /// The digests of exactly these bytes (the same memory, not equal content).
-    fn find<'d>(digests: &'d [(&[u8], Sums)], bytes: &[u8]) -> Option<&'d Sums> {
-        digests.iter().find(|(hashed, _)| std::ptr::eq(*hashed, bytes)).map(|(_, sums)| sums)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The second thread hashes exactly the large files other than timestamp and snapshot,
-    /// and a lookup finds a file's digests only for its own bytes, never for equal ones.
-    #[test]
-    fn large_files_are_hashed_on_a_second_thread() {
-        let lens = [0, 10, PARALLEL_HASH_FROM - 1, PARALLEL_HASH_FROM, 3 * PARALLEL_HASH_FROM];
-        let content = |len: usize| (0..len).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
-        let mut metadata = BTreeMap::new();
-        for (i, len) in lens.iter().enumerate() {
-            metadata.insert(RoleName::parse(&format!("targets/r{i}")).unwrap(), content(*len));
-        }
-        metadata.insert(RoleName::parse("snapshot").unwrap(), content(PARALLEL_HASH_FROM));
-        let history = BTreeMap::new();
-        let files = RepoFiles { metadata: &metadata, root_history: &history };
-
-        let digests = std::thread::scope(|scope| Digests::start(scope, &files).finish());
-        for (role, bytes) in &metadata {
-            let found = Digests::find(&digests, bytes);
-            let large = bytes.len() >= PARALLEL_HASH_FROM && role.as_str() != "snapshot";
-            assert_eq!(found.is_some(), large, "{role}");
-            if let Some(sums) = found {
-                assert_eq!(sums.sha256, Sha256::digest(bytes).to_vec(), "{role}");
-                assert_eq!(sums.sha512, Sha512::digest(bytes).to_vec(), "{role}");
-            }
-            let copy = bytes.clone();
-            assert!(Digests::find(&digests, &copy).is_none(), "{role}: found by content");
-        }
-        assert_eq!(Sums::of(b"x", false).sha512, Vec::<u8>::new());
-    }
-}
